@@ -1,0 +1,35 @@
+"""MLP Designer: design, train and export multilayer perceptrons.
+
+Importing this package does not import TensorFlow; ``build_model`` does, when
+it is called.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .spec import Problem, Spec, SpecError, load_spec, summarize, validate_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+__version__ = "0.1.0"
+
+
+def build_model(spec: Any, *, compile: bool = True) -> keras.Model:
+    """Build (and by default compile) the Keras model of a spec."""
+    from .compile import build_model as _build
+
+    return _build(spec, compile=compile)
+
+
+__all__ = [
+    "Problem",
+    "Spec",
+    "SpecError",
+    "__version__",
+    "build_model",
+    "load_spec",
+    "summarize",
+    "validate_spec",
+]

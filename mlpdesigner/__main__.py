@@ -1,0 +1,5 @@
+"""``python -m mlpdesigner``."""
+
+from .cli import main
+
+raise SystemExit(main())

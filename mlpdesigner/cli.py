@@ -1,0 +1,241 @@
+"""The ``mlpdesigner`` command line: the same operations as the designer, without a screen.
+
+This module holds argument parsing and dispatch only; each command's work is
+in the core. Heavy modules (TensorFlow, Qt) are imported inside the commands
+that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import UserError
+from .spec import Spec, SpecError, read_file
+
+#: The design the designer opens when started without a file.
+DEFAULT_EXAMPLE = "wide_deep_aux_output"
+
+#: Codes of problems that mean the file could not be read at all.
+UNREADABLE = {"E101", "E102", "E107"}
+
+
+def _print_problems(spec: Spec, stream=None, *, advice: bool = True) -> None:
+    stream = stream or sys.stdout
+    name = str(spec.path) if spec.path else "<spec>"
+    for problem in spec.problems:
+        if advice or problem.is_error:
+            print(problem.format(name), file=stream)
+
+
+def _load_or_fail(path: str) -> Spec:
+    spec = read_file(path)
+    if not spec.ok:
+        raise SpecError(spec.problems, path)
+    return spec
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    worst = 0
+    reports = []
+    for file in args.files:
+        spec = read_file(file)
+        codes = {p.code for p in spec.errors}
+        status = 2 if codes & UNREADABLE else (1 if codes else 0)
+        worst = max(worst, status)
+        if args.json:
+            reports.append(
+                {
+                    "file": file,
+                    "valid": status == 0,
+                    "problems": [p.to_json() for p in spec.problems],
+                }
+            )
+            continue
+        display = Spec(raw=spec.raw, path=Path(file), problems=spec.problems)
+        _print_problems(display, advice=not args.errors_only)
+        if status == 0 and not args.quiet:
+            warnings = sum(1 for p in spec.problems if not p.is_error)
+            print(f"{file}: valid" + (f" ({warnings} advice)" if warnings else ""))
+    if args.json:
+        print(json.dumps(reports if len(reports) != 1 else reports[0], indent=2))
+    return worst
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    spec = _load_or_fail(args.file)
+    if args.keras:
+        from .compile import build_model
+
+        model = build_model(spec, compile=False)
+        model.summary(print_fn=lambda line, **_: print(line))
+        return 0
+    from .spec import summarize
+
+    summary = summarize(spec)
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        print(summary.format_table())
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train.cli import run_train
+
+    return run_train(args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .train.cli import run_evaluate
+
+    return run_evaluate(args)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .train.cli import run_predict
+
+    return run_predict(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .train.cli import run_demo
+
+    return run_demo(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export.cli import run_export
+
+    return run_export(args)
+
+
+def _has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    screenshot = getattr(args, "screenshot", None)
+    if not _has_display() and not screenshot:
+        from .resources import example_path
+        from .spec import summarize
+
+        file = args.file or str(example_path(DEFAULT_EXAMPLE))
+        print(
+            "No display found (DISPLAY/WAYLAND_DISPLAY unset), so the designer window cannot open.\n"
+            "Showing the design's summary instead; set QT_QPA_PLATFORM=offscreen for headless use.\n",
+            file=sys.stderr,
+        )
+        print(summarize(_load_or_fail(file)).format_table())
+        return 0
+    if screenshot and not os.environ.get("QT_QPA_PLATFORM") and not _has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    try:
+        from .gui.app import run_gui
+    except ImportError as exc:  # PySide6 missing or the designer not built in this install
+        raise UserError(f"The designer window is not available: {exc}") from None
+    return run_gui(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to document the CLI)."""
+    parser = argparse.ArgumentParser(
+        prog="mlpdesigner",
+        description="Design, train and export multilayer perceptrons. Without a command, opens the designer.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("validate", cmd_validate, "check spec files: exit 0 valid, 1 invalid, 2 unreadable")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--errors-only", action="store_true", help="do not print warnings and advice")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+
+    p = add("summary", cmd_summary, "layers, output shapes and parameter counts (no TensorFlow)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--keras", action="store_true", help="build the real Keras model and print its own summary")
+
+    p = add("train", cmd_train, "train a spec on its data and write a run folder")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--data", metavar="FILE", help="data file instead of the spec's data path")
+    p.add_argument("--epochs", type=int, metavar="N")
+    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>-<timestamp>)")
+    p.add_argument("--progress", choices=["bar", "jsonl", "none"], default=None,
+                   help="bar in a terminal (default), jsonl: one JSON event per line on stdout, none")
+    p.add_argument("--seed", type=int, metavar="N", help="override the spec's seed")
+
+    p = add("evaluate", cmd_evaluate, "metrics of a trained run on its test split or on a data file")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--data", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add("predict", cmd_predict, "predictions of a trained run for a data file")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--data", metavar="FILE", required=True)
+    p.add_argument("-o", "--output", metavar="OUT.csv", required=True)
+
+    p = add("export", cmd_export, "export a spec or run to ONNX, .keras or Python code")
+    p.add_argument("source", metavar="SOURCE", help="a spec file (untrained weights) or a run folder")
+    p.add_argument("--format", choices=["onnx", "keras", "python"], required=True)
+    p.add_argument("-o", "--output", metavar="OUT", required=True)
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
+    p.add_argument("--tolerance", type=float, default=None, help="max abs difference allowed in the ONNX check")
+    p.add_argument("--with-training", action="store_true", help="python: include data loading and fit")
+
+    p = add("gui", cmd_gui, "open the designer window")
+    p.add_argument("file", nargs="?", metavar="FILE")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
+    p.add_argument("--train", action="store_true", help="train the design in the window first (with --screenshot)")
+
+    p = add("demo", cmd_demo, "train a built-in Wide & Deep design on bundled data")
+    p.add_argument("--out", metavar="DIR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mlpdesigner`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["gui"])
+    try:
+        return args.func(args)
+    except SpecError as exc:
+        for problem in exc.problems:
+            if problem.is_error:
+                print(problem.format(exc.source or "<spec>"), file=sys.stderr)
+        return 1
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("MLPDESIGNER_DEBUG"):
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in MLP Designer; run again with MLPDESIGNER_DEBUG=1 for the traceback.",
+            file=sys.stderr,
+        )
+        return 3

@@ -1,0 +1,163 @@
+"""The load pipeline: read, parse, validate, fill defaults, check, plan, lint."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .defaults import apply_task_defaults, fill_schema_defaults
+from .jsonloc import JSONProblem, SourceMap, decode_bytes, parse_json
+from .lint import lint_problems
+from .plan import Plan, PlanError, build_plan
+from .problems import Problem, SpecError
+from .schema import schema_problems
+from .semantic import semantic_problems
+
+FORMAT = "mlpdesigner/1"
+
+
+@dataclass
+class Spec:
+    """A spec as written, with what the pipeline found out about it.
+
+    ``raw`` is the document as written (``None`` when the text is not JSON);
+    ``filled`` has every default filled in (``None`` unless schema-valid);
+    ``plan`` is the layer graph (``None`` unless free of errors).
+    """
+
+    raw: Any
+    path: Path | None = None
+    text: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    filled: dict[str, Any] | None = None
+    plan: Plan | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings and advice allowed)."""
+        return not any(p.is_error for p in self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def advice(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def name(self) -> str:
+        if isinstance(self.raw, dict) and isinstance(self.raw.get("name"), str):
+            return self.raw["name"]
+        return self.path.stem if self.path else "spec"
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths in the spec are resolved against."""
+        return self.path.parent if self.path else Path.cwd()
+
+    def data_file(self) -> Path | None:
+        """Absolute path of the data file, or None when the spec has no data section."""
+        if not self.filled or "data" not in self.filled:
+            return None
+        return (self.base_dir / self.filled["data"]["path"]).resolve()
+
+    def require_ok(self) -> Spec:
+        """Return self, or raise :class:`SpecError` when there are errors."""
+        if not self.ok:
+            raise SpecError(self.problems, str(self.path) if self.path else None)
+        return self
+
+
+def _locate(problems: list[Problem], text: str | None) -> list[Problem]:
+    if text is None:
+        return problems
+    smap = SourceMap(text)
+    out = []
+    for problem in problems:
+        if problem.line is not None:
+            out.append(problem)
+            continue
+        line, col = smap.position(problem.path, key=bool(problem.extra.get("key")))
+        out.append(problem.located(line, col))
+    return out
+
+
+def analyze(raw: Any, *, text: str | None = None, path: Path | None = None) -> Spec:
+    """Run the pipeline on a parsed document."""
+    spec = Spec(raw=raw, path=path, text=text)
+    problems = schema_problems(raw)
+    if not problems:
+        filled = fill_schema_defaults(raw)
+        apply_task_defaults(filled)
+        spec.filled = filled
+        problems = semantic_problems(filled)
+        if not problems:
+            try:
+                spec.plan = build_plan(filled)
+            except PlanError as exc:
+                problems = exc.problems
+            else:
+                problems = lint_problems(filled)
+    spec.problems = _locate(problems, text)
+    return spec
+
+
+def parse_text(text: str, path: Path | None = None) -> Spec:
+    """Analyze spec text (as typed in an editor or read from a file)."""
+    try:
+        raw = parse_json(text)
+    except JSONProblem as exc:
+        return Spec(raw=None, path=path, text=text, problems=[exc.problem])
+    return analyze(raw, text=text, path=path)
+
+
+def read_file(path: str | os.PathLike[str]) -> Spec:
+    """Read and analyze a spec file; unreadable files become E101/E102 problems."""
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return Spec(raw=None, path=file, problems=[Problem("error", "E101", "", f"Cannot read the file: {reason}", 1, 1)])
+    try:
+        text = decode_bytes(data)
+    except JSONProblem as exc:
+        return Spec(raw=None, path=file, problems=[exc.problem])
+    return parse_text(text, file.resolve())
+
+
+def load_spec(source: str | os.PathLike[str] | dict[str, Any] | Spec, *, strict: bool = True) -> Spec:
+    """Load a spec from a file path, a dict or a :class:`Spec`.
+
+    With ``strict`` (the default) a spec with errors raises :class:`SpecError`;
+    otherwise the returned :class:`Spec` lists them in ``problems``.
+    """
+    if isinstance(source, Spec):
+        spec = source
+    elif isinstance(source, dict):
+        spec = analyze(copy.deepcopy(source))
+    else:
+        spec = read_file(source)
+    return spec.require_ok() if strict else spec
+
+
+def validate_spec(source: str | os.PathLike[str] | dict[str, Any] | Spec) -> list[Problem]:
+    """Every problem with a spec: errors, warnings and advice."""
+    return load_spec(source, strict=False).problems
+
+
+def dumps(spec: dict[str, Any]) -> str:
+    """Serialize a spec the way the designer saves it (2-space indent, UTF-8, final newline)."""
+    return json.dumps(spec, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def save_spec(spec: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write a spec atomically: a temporary file in the same folder, then a rename."""
+    from ..atomic import atomic_write_text
+
+    atomic_write_text(Path(path), dumps(spec))

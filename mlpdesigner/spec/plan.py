@@ -1,0 +1,314 @@
+"""The layer graph a spec describes, with shapes and parameter counts.
+
+One plan feeds both the pure-Python summary and the Keras compiler, so the
+two cannot disagree about names, order, shapes or parameter counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .defaults import output_activation
+from .problems import Problem, pointer
+
+Shape = tuple[int, ...]
+
+#: Layer kinds as Keras classes (for the summary's "type" column).
+KERAS_CLASS = {
+    "input": "InputLayer",
+    "normalization": "Normalization",
+    "dense": "Dense",
+    "activation": "Activation",
+    "leaky_relu": "LeakyReLU",
+    "prelu": "PReLU",
+    "elu": "ELU",
+    "batch_normalization": "BatchNormalization",
+    "dropout": "Dropout",
+    "alpha_dropout": "AlphaDropout",
+    "flatten": "Flatten",
+    "concatenate": "Concatenate",
+    "rescaling": "Rescaling",
+}
+
+
+@dataclass
+class Node:
+    """One layer of the planned model."""
+
+    name: str
+    kind: str
+    inputs: list[str]
+    config: dict[str, Any]
+    shape: Shape
+    spec_path: str
+    role: str = "hidden"
+    trainable_params: int = 0
+    non_trainable_params: int = 0
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def keras_class(self) -> str:
+        return KERAS_CLASS[self.kind]
+
+
+@dataclass
+class Plan:
+    """The whole model: nodes in build order, and which are inputs and outputs."""
+
+    name: str
+    topology: str
+    nodes: list[Node] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    @property
+    def total_params(self) -> int:
+        return sum(n.params for n in self.nodes)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(n.trainable_params for n in self.nodes)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(n.non_trainable_params for n in self.nodes)
+
+
+class PlanError(Exception):
+    """Raised while planning; carries the located problems."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+def layer_names(layers: list[dict[str, Any]], taken: set[str]) -> list[str]:
+    """Keras names for layers: the explicit name, else ``<type>_<n>`` counted per type."""
+    counters: dict[str, int] = {}
+    names = []
+    explicit = {layer.get("name") for layer in layers if layer.get("name")}
+    for layer in layers:
+        if layer.get("name"):
+            names.append(layer["name"])
+            continue
+        kind = layer.get("type", "layer")
+        while True:
+            counters[kind] = counters.get(kind, 0) + 1
+            candidate = f"{kind}_{counters[kind]}"
+            if candidate not in explicit and candidate not in taken:
+                break
+        names.append(candidate)
+    return names
+
+
+def _activation_node(layer: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    act = layer["activation"]
+    if act == "leaky_relu":
+        return "leaky_relu", {"negative_slope": layer.get("negative_slope", 0.2)}
+    if act == "prelu":
+        return "prelu", {}
+    if act == "elu":
+        return "elu", {"alpha": layer.get("alpha", 1.0)}
+    return "activation", {"activation": act}
+
+
+class _Builder:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.plan = Plan(spec["name"], spec["network"]["topology"])
+        self.problems: list[Problem] = []
+        self.taken: set[str] = set()
+
+    def add(self, node: Node) -> Node:
+        if node.name in self.taken:
+            self.error(
+                node.spec_path,
+                f"Expected unique layer names. Received: {node.name!r} is already the name of "
+                "another input, layer or output; rename one of them",
+                code="E301",
+            )
+        self.plan.nodes.append(node)
+        self.taken.add(node.name)
+        return node
+
+    def error(self, path: str, message: str, code: str = "E303") -> None:
+        self.problems.append(Problem("error", code, path, message))
+
+    def input_node(self, index: int) -> Node:
+        inp = self.spec["inputs"][index]
+        path = pointer("inputs", index)
+        node = self.add(Node(inp["name"], "input", [], {}, tuple(inp["shape"]), path, role="input"))
+        self.plan.inputs.append(node.name)
+        if inp.get("normalize"):
+            channels = node.shape[-1]
+            node = self.add(
+                Node(
+                    f"{inp['name']}_normalization",
+                    "normalization",
+                    [node.name],
+                    {"axis": -1},
+                    node.shape,
+                    path + "/normalize",
+                    role="input",
+                    non_trainable_params=2 * channels + 1,
+                )
+            )
+        return node
+
+    def concatenate(self, name: str, parts: list[Node], path: str, role: str) -> Node:
+        for part in parts:
+            if len(part.shape) != 1:
+                self.error(
+                    path,
+                    f"Expected 1-D features to concatenate. Received: {part.name} with shape "
+                    f"{list(part.shape)}; add a flatten layer or reshape the input",
+                )
+                return parts[0]
+        width = sum(p.shape[0] for p in parts)
+        return self.add(Node(name, "concatenate", [p.name for p in parts], {"axis": -1}, (width,), path, role=role))
+
+    def layers(self, layers: list[dict[str, Any]], start: Node, base: str, role: str) -> Node:
+        names = layer_names(layers, self.taken | {i["name"] for i in self.spec["inputs"]})
+        prev = start
+        for index, (layer, name) in enumerate(zip(layers, names)):
+            path = f"{base}/{index}"
+            kind = layer["type"]
+            shape = prev.shape
+            trainable = non_trainable = 0
+            config: dict[str, Any]
+            if kind == "dense":
+                units = layer["units"]
+                bias = layer.get("use_bias", True)
+                trainable = shape[-1] * units + (units if bias else 0)
+                shape = shape[:-1] + (units,)
+                config = {
+                    k: layer.get(k)
+                    for k in (
+                        "units",
+                        "activation",
+                        "use_bias",
+                        "kernel_initializer",
+                        "bias_initializer",
+                        "kernel_regularizer",
+                        "bias_regularizer",
+                        "activity_regularizer",
+                        "kernel_constraint",
+                    )
+                }
+                config["activation"] = config["activation"] or "linear"
+                config["use_bias"] = bias
+                config["kernel_initializer"] = config["kernel_initializer"] or "glorot_uniform"
+                config["bias_initializer"] = config["bias_initializer"] or "zeros"
+            elif kind == "activation":
+                kind, config = _activation_node(layer)
+                if kind == "prelu":
+                    trainable = math.prod(shape)
+            elif kind == "batch_normalization":
+                channels = shape[-1]
+                center, scale = layer.get("center", True), layer.get("scale", True)
+                trainable = channels * (int(center) + int(scale))
+                non_trainable = 2 * channels
+                config = {
+                    "momentum": layer.get("momentum", 0.99),
+                    "epsilon": layer.get("epsilon", 0.001),
+                    "center": center,
+                    "scale": scale,
+                }
+            elif kind in ("dropout", "alpha_dropout"):
+                config = {"rate": layer["rate"]}
+            elif kind == "flatten":
+                config = {}
+                shape = (math.prod(shape),)
+            else:  # pragma: no cover - the schema rules this out
+                raise ValueError(kind)
+            prev = self.add(Node(name, kind, [prev.name], config, shape, path, role, trainable, non_trainable))
+        return prev
+
+    def head(self, index: int, source: Node) -> None:
+        out = self.spec["outputs"][index]
+        path = pointer("outputs", index)
+        if len(source.shape) != 1:
+            self.error(
+                path,
+                f"Expected the output {out['name']!r} to attach to 1-D features. Received: "
+                f"{source.name} with shape {list(source.shape)}; add a flatten layer before the output",
+            )
+            return
+        activation = output_activation(out)
+        units = out["units"]
+        rng = out.get("range") if out.get("task") == "regression" else None
+        rescale = None
+        if rng and not out.get("activation") and not out.get("positive"):
+            low, high = rng["low"], rng["high"]
+            if activation == "sigmoid" and (low, high) != (0, 1):
+                rescale = {"scale": high - low, "offset": low}
+            elif activation == "tanh" and (low, high) != (-1, 1):
+                rescale = {"scale": (high - low) / 2, "offset": (high + low) / 2}
+        dense_name = f"{out['name']}_raw" if rescale else out["name"]
+        config = {
+            "units": units,
+            "activation": activation,
+            "use_bias": True,
+            "kernel_initializer": out.get("kernel_initializer", "glorot_uniform"),
+            "bias_initializer": "zeros",
+        }
+        node = self.add(
+            Node(
+                dense_name,
+                "dense",
+                [source.name],
+                config,
+                (units,),
+                path,
+                role="output",
+                trainable_params=source.shape[0] * units + units,
+            )
+        )
+        if rescale:
+            node = self.add(Node(out["name"], "rescaling", [node.name], rescale, (units,), path + "/range", role="output"))
+        self.plan.outputs.append(node.name)
+
+    def build(self) -> Plan:
+        spec = self.spec
+        network = spec["network"]
+        if network["topology"] == "sequential":
+            start = self.input_node(0)
+            end = self.layers(network["layers"], start, "/network/layers", "hidden")
+            if self.problems:
+                raise PlanError(self.problems)
+            for index in range(len(spec["outputs"])):
+                self.head(index, end)
+        else:
+            made = {inp["name"]: self.input_node(i) for i, inp in enumerate(spec["inputs"])}
+            deep_parts = [made[n] for n in network["deep"]["inputs"]]
+            deep_start = (
+                deep_parts[0]
+                if len(deep_parts) == 1
+                else self.concatenate("deep_inputs", deep_parts, "/network/deep/inputs", "deep")
+            )
+            deep_end = self.layers(network["deep"]["layers"], deep_start, "/network/deep/layers", "deep")
+            wide_parts = [made[n] for n in network["wide"]["inputs"]]
+            merged = self.concatenate("wide_deep", wide_parts + [deep_end], "/network", "merge")
+            if self.problems:
+                raise PlanError(self.problems)
+            for index, out in enumerate(spec["outputs"]):
+                self.head(index, deep_end if out.get("source") == "deep" else merged)
+        if self.problems:
+            raise PlanError(self.problems)
+        return self.plan
+
+
+def build_plan(spec: dict[str, Any]) -> Plan:
+    """Plan the model of a schema-valid, reference-checked spec (defaults filled)."""
+    return _Builder(spec).build()

@@ -1,0 +1,157 @@
+"""Schema validation with readable, located problems."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from ..resources import schema as load_schema
+from .problems import Problem, pointer
+
+_JSON_TYPES = {
+    "object": "an object",
+    "array": "an array",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+@lru_cache(maxsize=1)
+def validator() -> Draft202012Validator:
+    """The cached validator of the spec schema."""
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"an array of {len(value)} items"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:60] + "..."
+        return f"{json.dumps(shown, ensure_ascii=False)}" + (
+            f" ({len(value):,} characters)" if len(value) > 60 else ""
+        )
+    return json.dumps(value)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def _expected_type(types: str | list[str]) -> str:
+    if isinstance(types, str):
+        types = [types]
+    return " or ".join(_JSON_TYPES.get(t, t) for t in types)
+
+
+def _field(path: list[Any]) -> str:
+    return str(path[-1]) if path else "spec"
+
+
+def _problems_for(error: ValidationError) -> list[Problem]:
+    path = list(error.absolute_path)
+    ptr = pointer(*path)
+    kw = error.validator
+    value = error.validator_value
+    inst = error.instance
+    name = _field(path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+
+    def one(code: str, message: str, where: str = ptr) -> list[Problem]:
+        return [Problem("error", code, where, message)]
+
+    if kw == "type":
+        return one(
+            "E201",
+            f"Expected {_expected_type(value)} for {name}. "
+            f"Received: {_type_name(inst)} {_describe(inst)}",
+        )
+    if kw == "required":
+        missing = [key for key in value if isinstance(inst, dict) and key not in inst]
+        return [
+            Problem("error", "E202", ptr, f"Expected key {key!r} in {name}. Received: no {key!r}")
+            for key in missing
+        ]
+    if kw in ("additionalProperties", "unevaluatedProperties"):
+        allowed = sorted(schema.get("properties", {}))
+        extras = [k for k in inst if k not in schema.get("properties", {})] if isinstance(inst, dict) else []
+        hint = f" Allowed keys: {', '.join(allowed)}." if allowed else ""
+        return [
+            Problem(
+                "error",
+                "E203",
+                ptr + pointer(key),
+                f"Unknown key {key!r} in {name}.{hint}",
+                extra={"key": True},
+            )
+            for key in extras
+        ] or one("E203", error.message)
+    if kw == "enum":
+        choices = ", ".join(json.dumps(v) for v in value)
+        return one("E204", f"Expected {name} to be one of {choices}. Received: {_describe(inst)}")
+    if kw == "const":
+        return one("E204", f"Expected {name} to be {json.dumps(value)}. Received: {_describe(inst)}")
+    if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kw]
+        return one("E205", f"Expected {name} {op} {value}. Received: {name}={_describe(inst)}")
+    if kw == "pattern":
+        expected = schema.get("x-expected", f"text matching {value}")
+        return one("E206", f"Expected {expected}. Received: {_describe(inst)}")
+    if kw in ("minItems", "maxItems", "minLength", "maxLength", "minProperties"):
+        what = "items" if "Items" in kw else ("keys" if "Properties" in kw else "characters")
+        op = "at least" if kw.startswith("min") else "at most"
+        size = len(inst) if hasattr(inst, "__len__") else 0
+        return one("E207", f"Expected {name} to have {op} {value} {what}. Received: {size:,}")
+    if kw == "uniqueItems":
+        return one("E204", f"Expected {name} without repeated items. Received: {_describe(inst)}")
+    if kw == "oneOf" and "steps_per_execution" in path:
+        return one("E204", f"Expected \"auto\" or an integer >= 1. Received: {_describe(inst)}")
+    if kw == "propertyNames":
+        return one("E206", f"Expected every key of {name} to be an input or output name. {error.message}")
+    return one("E299", error.message)
+
+
+def schema_problems(spec: Any) -> list[Problem]:
+    """Validate against the JSON Schema; one problem per violation, sorted by place."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str]] = set()
+    type_errors: list[str] = []
+    errors = sorted(validator().iter_errors(spec), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    for error in errors:
+        for problem in _problems_for(error):
+            if any(problem.path.startswith(t + "/") for t in type_errors):
+                continue
+            key = (problem.path, problem.code, problem.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            if problem.code == "E201":
+                type_errors.append(problem.path)
+            problems.append(problem)
+    return problems
