@@ -16,11 +16,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __version__ = "0.1.0"
 
 
-def build_model(spec: Any, *, compile: bool = True) -> keras.Model:
-    """Build (and by default compile) the Keras model of a spec."""
+def build_model(spec: Any, *, compile: bool = True, **options: Any) -> keras.Model:
+    """Build (and by default compile) the Keras model of a spec.
+
+    ``options`` go to :func:`mlpdesigner.compile.build_model` (seed, normalization,
+    steps_per_execution, jit_compile).
+    """
     from .compile import build_model as _build
 
-    return _build(spec, compile=compile)
+    return _build(spec, compile=compile, **options)
 
 
 __all__ = [

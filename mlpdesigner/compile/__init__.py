@@ -228,7 +228,8 @@ def set_normalization(model: keras.Model, input_name: str, mean: Any, variance: 
     import numpy as np
 
     layer = model.get_layer(f"{input_name}_normalization")
-    mean = np.asarray(mean, dtype="float32").reshape(layer.mean.shape)
-    variance = np.asarray(variance, dtype="float32").reshape(layer.variance.shape)
-    layer.set_weights([mean, variance, np.asarray(0, dtype=layer.weights[2].dtype)])
+    mean_w, variance_w, count_w = layer.weights
+    mean = np.asarray(mean, dtype="float32").reshape(mean_w.shape)
+    variance = np.asarray(variance, dtype="float32").reshape(variance_w.shape)
+    layer.set_weights([mean, variance, np.zeros(count_w.shape, dtype=count_w.dtype)])
     layer.finalize_state()

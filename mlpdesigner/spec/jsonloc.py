@@ -20,7 +20,7 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NUMBER_CHARS = 64
 
-_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _LITERALS = ("true", "false", "null")
@@ -54,8 +54,9 @@ def decode_bytes(data: bytes) -> str:
             f"Expected a spec file of at most {MAX_FILE_BYTES // (1024 * 1024)} MiB. "
             f"Received: {len(data):,} bytes",
         )
+    head = data[:64]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        len(data) >= 2 and (data[0] == 0) != (data[1] == 0)
+        len(head) >= 8 and (not any(head[1::2]) or not any(head[0::2])) and any(head)
     ):
         raise _fail(
             "E102",
@@ -158,6 +159,8 @@ def parse_json(text: str) -> object:
             parse_constant=_parse_constant,
         )
     except json.JSONDecodeError as exc:
+        if not text.strip():
+            raise _fail("E103", "Expected a JSON object. Received: an empty file") from None
         raise JSONProblem(
             Problem("error", "E103", "", f"Expected valid JSON. {exc.msg}", exc.lineno, exc.colno)
         ) from None
@@ -175,7 +178,17 @@ def parse_json(text: str) -> object:
         ) from None
     except _BadNumber as exc:
         offset = _find_literal(text, exc.literal)
-        raise _fail("E105", f"Expected {exc.reason}. Received: {_clip(exc.literal)}", text, offset) from None
+        line, col = line_col(text, offset)
+        raise JSONProblem(
+            Problem(
+                "error",
+                "E105",
+                SourceMap(text).pointer_at(offset),
+                f"Expected {exc.reason}. Received: {_clip(exc.literal)}",
+                line,
+                col,
+            )
+        ) from None
     except RecursionError:
         raise _fail("E106", "Expected less deeply nested JSON", text, 0) from None
     bad = _find_surrogate(value, "")
@@ -338,6 +351,13 @@ class SourceMap:
         """1-based (line, column) for a JSON pointer (nearest existing parent)."""
         offset = self.offset(ptr, key=key)
         return line_col(self.text, offset or 0)
+
+    def pointer_at(self, offset: int) -> str:
+        """The JSON pointer of the value that starts at a character offset ("" if none)."""
+        for ptr, start in self._build().items():
+            if start == offset:
+                return ptr
+        return ""
 
     def duplicate_key_position(self, key: str) -> tuple[str, int, int]:
         """Pointer, line and column of the second occurrence of a duplicated key."""

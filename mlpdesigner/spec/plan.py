@@ -249,7 +249,7 @@ class _Builder:
         units = out["units"]
         rng = out.get("range") if out.get("task") == "regression" else None
         rescale = None
-        if rng and not out.get("activation") and not out.get("positive"):
+        if rng:
             low, high = rng["low"], rng["high"]
             if activation == "sigmoid" and (low, high) != (0, 1):
                 rescale = {"scale": high - low, "offset": low}

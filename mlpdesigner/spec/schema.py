@@ -71,7 +71,11 @@ def _expected_type(types: str | list[str]) -> str:
 
 
 def _field(path: list[Any]) -> str:
-    return str(path[-1]) if path else "spec"
+    if not path:
+        return "the spec"
+    if isinstance(path[-1], int):
+        return pointer(*path)
+    return str(path[-1])
 
 
 def _problems_for(error: ValidationError) -> list[Problem]:
@@ -107,7 +111,7 @@ def _problems_for(error: ValidationError) -> list[Problem]:
                 "error",
                 "E203",
                 ptr + pointer(key),
-                f"Unknown key {key!r} in {name}.{hint}",
+                f"Unknown key {key!r} in {pointer(*path) or 'the spec'}.{hint}",
                 extra={"key": True},
             )
             for key in extras
