@@ -1,0 +1,145 @@
+"""Design advice: each rule fires where the classic craft says so, and its fix clears it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+
+import pytest
+
+from mlpdesigner.resources import example_path
+from mlpdesigner.spec import apply_patch, validate_spec
+
+
+def _example(name: str) -> dict:
+    return json.loads(example_path(name).read_text())
+
+
+def _housing_stack(layers: list[dict]) -> dict:
+    spec = _example("housing_regression")
+    spec["network"]["layers"] = layers
+    return spec
+
+
+def _edit(name: str, change: Callable[[dict], None]) -> dict:
+    spec = _example(name)
+    change(spec)
+    return spec
+
+
+CASES = {
+    "softmax-one-unit": (
+        _edit("housing_regression", lambda s: s["outputs"][0].update(task="multilabel", activation="softmax")),
+        "W401",
+        "/outputs/0/activation",
+    ),
+    "activation-vs-task": (
+        _edit("binary_batchnorm_dropout", lambda s: s["outputs"][0].update(activation="linear")),
+        "W402",
+        "/outputs/0/activation",
+    ),
+    "loss-vs-task": (
+        _edit("binary_batchnorm_dropout", lambda s: s["outputs"][0].update(loss="mse")),
+        "W403",
+        "/outputs/0/loss",
+    ),
+    "sparse-loss-one-hot": (
+        _edit("selu_self_normalizing", lambda s: s["outputs"][0].update(loss="sparse_categorical_crossentropy")),
+        "W403",
+        "/outputs/0/loss",
+    ),
+    "vanishing-gradients": (
+        _housing_stack([{"type": "dense", "units": 30, "activation": "sigmoid", "kernel_initializer": "he_normal"}] * 4),
+        "W404",
+        "/network/layers/0/activation",
+    ),
+    "relu-glorot": (
+        _housing_stack([{"type": "dense", "units": 30, "activation": "relu"}]),
+        "W405",
+        "/network/layers/0/kernel_initializer",
+    ),
+    "relu-glorot-separate-activation": (
+        _housing_stack([{"type": "dense", "units": 30}, {"type": "activation", "activation": "leaky_relu"}]),
+        "W405",
+        "/network/layers/0/kernel_initializer",
+    ),
+    "selu-init": (
+        _housing_stack([{"type": "dense", "units": 30, "activation": "selu"}]),
+        "W406",
+        "/network/layers/0/kernel_initializer",
+    ),
+    "selu-dropout": (
+        _housing_stack(
+            [
+                {"type": "dense", "units": 30, "activation": "selu", "kernel_initializer": "lecun_normal"},
+                {"type": "dropout", "rate": 0.1},
+                {"type": "dense", "units": 30, "activation": "selu", "kernel_initializer": "lecun_normal"},
+            ]
+        ),
+        "W406",
+        "/network/layers/1/type",
+    ),
+    "selu-batchnorm": (
+        _housing_stack(
+            [
+                {"type": "dense", "units": 30, "activation": "selu", "kernel_initializer": "lecun_normal"},
+                {"type": "batch_normalization"},
+            ]
+        ),
+        "W406",
+        "/network/layers/1",
+    ),
+    "dropout-before-output": (
+        _housing_stack(
+            [{"type": "dense", "units": 30, "activation": "relu", "kernel_initializer": "he_normal"}, {"type": "dropout", "rate": 0.5}]
+        ),
+        "W407",
+        "/network/layers/1",
+    ),
+    "bias-before-batchnorm": (
+        _housing_stack(
+            [
+                {"type": "dense", "units": 30, "kernel_initializer": "he_normal"},
+                {"type": "batch_normalization"},
+                {"type": "activation", "activation": "relu"},
+            ]
+        ),
+        "W408",
+        "/network/layers/0/use_bias",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rule_fires_and_fix_clears_it(case: str) -> None:
+    spec, code, path = CASES[case]
+    found = [p for p in validate_spec(spec) if p.code == code and p.path == path]
+    assert found, [(p.code, p.path) for p in validate_spec(spec)]
+    problem = found[0]
+    assert problem.severity == "warning"
+    assert problem.fix and problem.fix_title
+    fixed = copy.deepcopy(spec)
+    apply_patch(fixed, list(problem.fix))
+    after = validate_spec(fixed)
+    assert not any(p.code == code and p.path == path for p in after)
+    assert not any(p.is_error for p in after)
+
+
+def test_size_advice_is_info() -> None:
+    spec = _housing_stack([{"type": "dense", "units": 500, "activation": "relu", "kernel_initializer": "he_normal"}] * 6)
+    problems = validate_spec(spec)
+    assert any(p.code == "I501" and p.severity == "info" for p in problems)
+    assert any(p.code == "I502" and p.path == "/network/layers/0/units" for p in problems)
+
+
+@pytest.mark.parametrize(
+    "name", ["housing_regression", "binary_batchnorm_dropout", "multilabel_elu_l2", "leaky_relu_he_maxnorm"]
+)
+def test_well_designed_examples_get_no_advice(name: str) -> None:
+    assert validate_spec(example_path(name)) == []
+
+
+def test_glorot_is_fine_for_tanh() -> None:
+    spec = _housing_stack([{"type": "dense", "units": 30, "activation": "tanh"}] * 3)
+    assert not [p for p in validate_spec(spec) if p.code in ("W404", "W405")]
