@@ -177,8 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, metavar="N")
     p.add_argument("--batch-size", type=int, metavar="N")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>-<timestamp>)")
-    p.add_argument("--progress", choices=["bar", "jsonl", "none"], default=None,
-                   help="bar in a terminal (default), jsonl: one JSON event per line on stdout, none")
+    p.add_argument(
+        "--progress",
+        choices=["bar", "jsonl", "none"],
+        default=None,
+        help="bar in a terminal (default), jsonl: one JSON event per line on stdout, none",
+    )
     p.add_argument("--seed", type=int, metavar="N", help="override the spec's seed")
 
     p = add("evaluate", cmd_evaluate, "metrics of a trained run on its test split or on a data file")

@@ -8,7 +8,7 @@ package. Both are read through :mod:`importlib.resources`.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -30,7 +30,7 @@ def data_path(folder: str, *parts: str) -> Path:
     return Path(str(data_dir(folder).joinpath(*parts)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema() -> dict[str, Any]:
     """The spec's JSON Schema."""
     return json.loads(data_dir("schemas").joinpath("mlp-spec-1.schema.json").read_text("utf-8"))

@@ -18,9 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=120
-    )
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=120)
 
 
 def test_validate_valid_files(capsys: pytest.CaptureFixture[str]) -> None:
@@ -62,7 +60,12 @@ def test_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert (data["total_params"], data["trainable_params"], data["non_trainable_params"]) == (4353, 4225, 128)
     assert [layer["class"] for layer in data["layers"]] == [
-        "InputLayer", "Dense", "BatchNormalization", "Dropout", "Dense", "Dense",
+        "InputLayer",
+        "Dense",
+        "BatchNormalization",
+        "Dropout",
+        "Dense",
+        "Dense",
     ]
 
 
@@ -116,7 +119,9 @@ def test_no_command_without_display_prints_the_example_summary() -> None:
     assert "No display" in result.stderr
 
 
-def test_unexpected_errors_are_not_tracebacks(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unexpected_errors_are_not_tracebacks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import mlpdesigner.cli as cli
 
     def boom(args: object) -> int:

@@ -50,7 +50,9 @@ CASES = {
         "/outputs/0/loss",
     ),
     "vanishing-gradients": (
-        _housing_stack([{"type": "dense", "units": 30, "activation": "sigmoid", "kernel_initializer": "he_normal"}] * 4),
+        _housing_stack(
+            [{"type": "dense", "units": 30, "activation": "sigmoid", "kernel_initializer": "he_normal"}] * 4
+        ),
         "W404",
         "/network/layers/0/activation",
     ),
@@ -92,7 +94,10 @@ CASES = {
     ),
     "dropout-before-output": (
         _housing_stack(
-            [{"type": "dense", "units": 30, "activation": "relu", "kernel_initializer": "he_normal"}, {"type": "dropout", "rate": 0.5}]
+            [
+                {"type": "dense", "units": 30, "activation": "relu", "kernel_initializer": "he_normal"},
+                {"type": "dropout", "rate": 0.5},
+            ]
         ),
         "W407",
         "/network/layers/1",
@@ -127,7 +132,9 @@ def test_rule_fires_and_fix_clears_it(case: str) -> None:
 
 
 def test_size_advice_is_info() -> None:
-    spec = _housing_stack([{"type": "dense", "units": 500, "activation": "relu", "kernel_initializer": "he_normal"}] * 6)
+    spec = _housing_stack(
+        [{"type": "dense", "units": 500, "activation": "relu", "kernel_initializer": "he_normal"}] * 6
+    )
     problems = validate_spec(spec)
     assert any(p.code == "I501" and p.severity == "info" for p in problems)
     assert any(p.code == "I502" and p.path == "/network/layers/0/units" for p in problems)

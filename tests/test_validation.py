@@ -23,7 +23,14 @@ EXPECTED = {
     "binary_two_units.json": (1, "E305", "/outputs/0/units", 28, 16, ["1 unit", "units=2"]),
     "bom.json": (2, "E102", "", 1, 1, ["byte-order mark"]),
     "data_unknown_column_key.json": (1, "E302", "/data/columns/ghost", None, None, ["'ghost'", "features, price"]),
-    "data_wrong_column_count.json": (1, "E306", "/data/columns/features", None, None, ["Expected 8 columns", "Received: 2"]),
+    "data_wrong_column_count.json": (
+        1,
+        "E306",
+        "/data/columns/features",
+        None,
+        None,
+        ["Expected 8 columns", "Received: 2"],
+    ),
     "dropout_rate_one.json": (1, "E205", "/network/layers/1/rate", 24, 17, ["rate < 1", "rate=1.0"]),
     "duplicate_key.json": (1, "E104", "/name", 4, 3, ["'name' twice"]),
     "duplicate_names.json": (1, "E301", "/outputs/0/name", 26, 15, ["'features'", "/inputs/0/name"]),
@@ -145,3 +152,35 @@ def test_semantic_errors_wait_for_a_schema_valid_spec() -> None:
     spec["training"]["epochs"] = 0
     codes = [p.code for p in validate_spec(spec)]
     assert codes == ["E205"]
+
+
+def test_spec_reference_doc_is_current() -> None:
+    from mlpdesigner.spec.reference import render
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "spec-reference.md"
+    assert doc.read_text(encoding="utf-8") == render(), (
+        "run: python -m mlpdesigner.spec.reference > docs/spec-reference.md"
+    )
+
+
+def test_schema_has_title_and_description_everywhere() -> None:
+    from mlpdesigner.resources import schema
+
+    missing = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            for key, prop in node.get("properties", {}).items():
+                if isinstance(prop, dict) and not ({"title", "description"} <= set(prop) or "$ref" in prop):
+                    missing.append(f"{where}/{key}")
+            for key, child in node.items():
+                if key != "if":  # conditions, not properties
+                    walk(child, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, child in enumerate(node):
+                walk(child, f"{where}/{index}")
+
+    root = schema()
+    walk(root, "")
+    assert root["$id"] and root["$schema"].endswith("2020-12/schema")
+    assert missing == []

@@ -51,8 +51,7 @@ def decode_bytes(data: bytes) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise _fail(
             "E107",
-            f"Expected a spec file of at most {MAX_FILE_BYTES // (1024 * 1024)} MiB. "
-            f"Received: {len(data):,} bytes",
+            f"Expected a spec file of at most {MAX_FILE_BYTES // (1024 * 1024)} MiB. Received: {len(data):,} bytes",
         )
     head = data[:64]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (
@@ -60,8 +59,7 @@ def decode_bytes(data: bytes) -> str:
     ):
         raise _fail(
             "E102",
-            "Expected UTF-8 text. Received: UTF-16 or UTF-32 encoded text; "
-            "save the file as UTF-8",
+            "Expected UTF-8 text. Received: UTF-16 or UTF-32 encoded text; save the file as UTF-8",
         )
     if data.startswith(b"\xef\xbb\xbf"):
         raise _fail(

@@ -28,7 +28,9 @@ def rule(func: Rule) -> Rule:
     return func
 
 
-def _warn(code: str, path: str, message: str, fix: list[dict[str, Any]] | None = None, title: str | None = None) -> Problem:
+def _warn(
+    code: str, path: str, message: str, fix: list[dict[str, Any]] | None = None, title: str | None = None
+) -> Problem:
     return Problem("warning", code, path, message, fix=tuple(fix) if fix else None, fix_title=title)
 
 
@@ -87,7 +89,9 @@ def output_fits_task(spec: dict[str, Any]) -> Iterator[Problem]:
     for index, out in enumerate(spec["outputs"]):
         task = out["task"]
         base = pointer("outputs", index)
-        if out["activation"] not in TASK_ACTIVATIONS_OK[task] and not (out["activation"] == "softmax" and out["units"] == 1):
+        if out["activation"] not in TASK_ACTIVATIONS_OK[task] and not (
+            out["activation"] == "softmax" and out["units"] == 1
+        ):
             yield _warn(
                 "W402",
                 base + "/activation",
@@ -111,7 +115,8 @@ def output_fits_task(spec: dict[str, Any]) -> Iterator[Problem]:
                 yield _warn(
                     "W403",
                     base + "/loss",
-                    "One-hot labels need categorical_crossentropy; sparse_categorical_crossentropy expects class indices",
+                    "One-hot labels need categorical_crossentropy; "
+                    "sparse_categorical_crossentropy expects class indices",
                     [{"op": "add", "path": base + "/loss", "value": "categorical_crossentropy"}],
                     "Use categorical cross-entropy",
                 )
@@ -207,9 +212,7 @@ def _is_selu(layers: list[dict[str, Any]], index: int) -> bool:
 @rule
 def dropout_before_output(spec: dict[str, Any]) -> Iterator[Problem]:
     for base, layers in layer_stacks(spec):
-        if spec["network"]["topology"] == "wide_deep" and not any(
-            o.get("source") == "deep" for o in spec["outputs"]
-        ):
+        if spec["network"]["topology"] == "wide_deep" and not any(o.get("source") == "deep" for o in spec["outputs"]):
             continue  # the deep path ends in the concatenation, not in an output
         if layers and layers[-1]["type"] in ("dropout", "alpha_dropout"):
             path = f"{base}/{len(layers) - 1}"

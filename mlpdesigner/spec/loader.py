@@ -123,7 +123,9 @@ def read_file(path: str | os.PathLike[str]) -> Spec:
         data = file.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        return Spec(raw=None, path=file, problems=[Problem("error", "E101", "", f"Cannot read the file: {reason}", 1, 1)])
+        return Spec(
+            raw=None, path=file, problems=[Problem("error", "E101", "", f"Cannot read the file: {reason}", 1, 1)]
+        )
     try:
         text = decode_bytes(data)
     except JSONProblem as exc:

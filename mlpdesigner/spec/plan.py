@@ -276,7 +276,9 @@ class _Builder:
             )
         )
         if rescale:
-            node = self.add(Node(out["name"], "rescaling", [node.name], rescale, (units,), path + "/range", role="output"))
+            node = self.add(
+                Node(out["name"], "rescaling", [node.name], rescale, (units,), path + "/range", role="output")
+            )
         self.plan.outputs.append(node.name)
 
     def build(self) -> Plan:

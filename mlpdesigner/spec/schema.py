@@ -42,9 +42,7 @@ def _describe(value: Any) -> str:
         return f"an array of {len(value)} items"
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:60] + "..."
-        return f"{json.dumps(shown, ensure_ascii=False)}" + (
-            f" ({len(value):,} characters)" if len(value) > 60 else ""
-        )
+        return f"{json.dumps(shown, ensure_ascii=False)}" + (f" ({len(value):,} characters)" if len(value) > 60 else "")
     return json.dumps(value)
 
 
@@ -93,14 +91,12 @@ def _problems_for(error: ValidationError) -> list[Problem]:
     if kw == "type":
         return one(
             "E201",
-            f"Expected {_expected_type(value)} for {name}. "
-            f"Received: {_type_name(inst)} {_describe(inst)}",
+            f"Expected {_expected_type(value)} for {name}. Received: {_type_name(inst)} {_describe(inst)}",
         )
     if kw == "required":
         missing = [key for key in value if isinstance(inst, dict) and key not in inst]
         return [
-            Problem("error", "E202", ptr, f"Expected key {key!r} in {name}. Received: no {key!r}")
-            for key in missing
+            Problem("error", "E202", ptr, f"Expected key {key!r} in {name}. Received: no {key!r}") for key in missing
         ]
     if kw in ("additionalProperties", "unevaluatedProperties"):
         allowed = sorted(schema.get("properties", {}))
@@ -135,7 +131,7 @@ def _problems_for(error: ValidationError) -> list[Problem]:
     if kw == "uniqueItems":
         return one("E204", f"Expected {name} without repeated items. Received: {_describe(inst)}")
     if kw == "oneOf" and "steps_per_execution" in path:
-        return one("E204", f"Expected \"auto\" or an integer >= 1. Received: {_describe(inst)}")
+        return one("E204", f'Expected "auto" or an integer >= 1. Received: {_describe(inst)}')
     if kw == "propertyNames":
         return one("E206", f"Expected every key of {name} to be an input or output name. {error.message}")
     return one("E299", error.message)
@@ -146,7 +142,9 @@ def schema_problems(spec: Any) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str, str]] = set()
     type_errors: list[str] = []
-    errors = sorted(validator().iter_errors(spec), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(
+        validator().iter_errors(spec), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))
+    )
     for error in errors:
         for problem in _problems_for(error):
             if any(problem.path.startswith(t + "/") for t in type_errors):

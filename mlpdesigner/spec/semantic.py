@@ -180,8 +180,7 @@ def data_mapping_fits(spec: dict[str, Any]) -> Iterator[Problem]:
                 yield _err(
                     "E306",
                     where,
-                    f"Expected {units} target columns for the {task} output {name!r} (one per unit). "
-                    f"Received: {count}",
+                    f"Expected {units} target columns for the {task} output {name!r} (one per unit). Received: {count}",
                 )
             elif task == "binary" and count != 1:
                 yield _err("E306", where, f"Expected 1 label column for the binary output {name!r}. Received: {count}")

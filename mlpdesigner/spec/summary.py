@@ -70,7 +70,7 @@ class Summary:
             for row in self.layers
         ]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-        line = "  ".join("{:<%d}" % w for w in widths)
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
         out = [f'Model: "{self.name}"', line.format(*header).rstrip(), "-" * (sum(widths) + 6)]
         out += [line.format(*r).rstrip() for r in rows]
         out += [
