@@ -39,8 +39,17 @@ TASK_METRICS = {
 }
 
 
+_RESOLVED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
 def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    """Follow ``$ref`` (local only); sibling keys override the target's."""
+    """Follow ``$ref`` (local only); sibling keys override the target's. Memoized per schema node."""
+    if not isinstance(node, dict) or "$ref" not in node:
+        return node
+    hit = _RESOLVED.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    original = node
     while isinstance(node, dict) and "$ref" in node:
         target: Any = root
         for part in node["$ref"].lstrip("#/").split("/"):
@@ -48,6 +57,7 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
         merged = dict(target)
         merged.update({k: v for k, v in node.items() if k != "$ref"})
         node = merged
+    _RESOLVED[id(original)] = (original, node)
     return node
 
 

@@ -9,6 +9,7 @@ pointers to positions lazily, only when a problem needs one.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -254,6 +255,7 @@ class SourceMap:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self._line_starts: list[int] | None = None
         self._values: dict[str, int] | None = None
         self._keys: dict[str, int] = {}
         self._duplicates: list[tuple[str, str, int]] = []
@@ -345,10 +347,16 @@ class SourceMap:
                 return None
             ptr = ptr.rsplit("/", 1)[0]
 
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of an offset (line starts indexed once)."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
     def position(self, ptr: str, *, key: bool = False) -> tuple[int, int]:
         """1-based (line, column) for a JSON pointer (nearest existing parent)."""
-        offset = self.offset(ptr, key=key)
-        return line_col(self.text, offset or 0)
+        return self.line_col(self.offset(ptr, key=key) or 0)
 
     def pointer_at(self, offset: int) -> str:
         """The JSON pointer of the value that starts at a character offset ("" if none)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -25,10 +27,43 @@ _JSON_TYPES = {
 
 @lru_cache(maxsize=1)
 def validator() -> Draft202012Validator:
-    """The cached validator of the spec schema."""
+    """The cached validator of the whole spec schema."""
     schema = load_schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+@lru_cache(maxsize=1)
+def _document_validator() -> Draft202012Validator:
+    """The spec schema with layers left to :func:`_layer_problems` (validated one by one, cached)."""
+    schema = copy.deepcopy(load_schema())
+    schema["$defs"]["layer"] = True
+    return Draft202012Validator(schema)
+
+
+@lru_cache(maxsize=1)
+def _layer_validator() -> Draft202012Validator:
+    schema = load_schema()
+    return Draft202012Validator({"$ref": "#/$defs/layer", "$defs": schema["$defs"]})
+
+
+@lru_cache(maxsize=8192)
+def _cached_layer_problems(layer_json: str) -> tuple[Problem, ...]:
+    return tuple(_problems_from(_layer_validator().iter_errors(json.loads(layer_json))))
+
+
+def _layer_lists(spec: Any) -> list[tuple[str, list[Any]]]:
+    """The layer lists the schema would validate, with their JSON pointers."""
+    network = spec.get("network") if isinstance(spec, dict) else None
+    if not isinstance(network, dict):
+        return []
+    if network.get("topology", "sequential") == "sequential":
+        found = [("/network/layers", network.get("layers"))]
+    elif network.get("topology") == "wide_deep" and isinstance(network.get("deep"), dict):
+        found = [("/network/deep/layers", network["deep"].get("layers"))]
+    else:
+        found = []
+    return [(ptr, layers) for ptr, layers in found if isinstance(layers, list)]
 
 
 def _describe(value: Any) -> str:
@@ -68,12 +103,14 @@ def _expected_type(types: str | list[str]) -> str:
     return " or ".join(_JSON_TYPES.get(t, t) for t in types)
 
 
-def _field(path: list[Any]) -> str:
-    if not path:
+def _field(path: list[Any], schema: dict[str, Any]) -> str:
+    """How to name the value at ``path`` in a message, without depending on where it sits."""
+    if path and not isinstance(path[-1], int):
+        return str(path[-1])
+    if schema.get("title") == load_schema()["title"] or not path and "title" not in schema:
         return "the spec"
-    if isinstance(path[-1], int):
-        return pointer(*path)
-    return str(path[-1])
+    title = schema.get("title")
+    return f"the {title[0].lower()}{title[1:]}" if title else pointer(*path)
 
 
 def _problems_for(error: ValidationError) -> list[Problem]:
@@ -82,8 +119,8 @@ def _problems_for(error: ValidationError) -> list[Problem]:
     kw = error.validator
     value = error.validator_value
     inst = error.instance
-    name = _field(path)
     schema = error.schema if isinstance(error.schema, dict) else {}
+    name = _field(path, schema)
 
     def one(code: str, message: str, where: str = ptr) -> list[Problem]:
         return [Problem("error", code, where, message)]
@@ -107,7 +144,7 @@ def _problems_for(error: ValidationError) -> list[Problem]:
                 "error",
                 "E203",
                 ptr + pointer(key),
-                f"Unknown key {key!r} in {pointer(*path) or 'the spec'}.{hint}",
+                f"Unknown key {key!r} in {name}.{hint}",
                 extra={"key": True},
             )
             for key in extras
@@ -138,16 +175,35 @@ def _problems_for(error: ValidationError) -> list[Problem]:
 
 
 def schema_problems(spec: Any) -> list[Problem]:
-    """Validate against the JSON Schema; one problem per violation, sorted by place."""
+    """Validate against the JSON Schema; one problem per violation.
+
+    Layers are validated one at a time through a cache keyed by their JSON, so
+    re-validating a document after a small edit only re-checks what changed.
+    """
+    problems = _problems_from(_document_validator().iter_errors(spec))
+    for base, layers in _layer_lists(spec):
+        for index, layer in enumerate(layers):
+            try:
+                key = json.dumps(layer, sort_keys=True, allow_nan=True)
+            except (TypeError, ValueError):  # not JSON data: validate uncached
+                found: tuple[Problem, ...] = tuple(_problems_from(_layer_validator().iter_errors(layer)))
+            else:
+                found = _cached_layer_problems(key)
+            prefix = f"{base}/{index}"
+            problems.extend(replace(p, path=prefix + p.path) for p in found)
+    return problems
+
+
+def _problems_from(errors: Any) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str, str]] = set()
     type_errors: list[str] = []
-    errors = sorted(
-        validator().iter_errors(spec), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))
-    )
+    errors = sorted(errors, key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     for error in errors:
         for problem in _problems_for(error):
-            if any(problem.path.startswith(t + "/") for t in type_errors):
+            if any(problem.path.startswith(t + "/") for t in type_errors) or (
+                problem.code == "E201" and problem.path in type_errors
+            ):
                 continue
             key = (problem.path, problem.code, problem.message)
             if key in seen:
