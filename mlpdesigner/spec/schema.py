@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -181,6 +182,7 @@ def schema_problems(spec: Any) -> list[Problem]:
     re-validating a document after a small edit only re-checks what changed.
     """
     problems = _problems_from(_document_validator().iter_errors(spec))
+    problems += nonfinite_problems(spec)
     for base, layers in _layer_lists(spec):
         for index, layer in enumerate(layers):
             try:
@@ -192,6 +194,21 @@ def schema_problems(spec: Any) -> list[Problem]:
             prefix = f"{base}/{index}"
             problems.extend(replace(p, path=prefix + p.path) for p in found)
     return problems
+
+
+def nonfinite_problems(spec: Any) -> list[Problem]:
+    """NaN and infinities anywhere in the document (JSON Schema's bounds let NaN through)."""
+    problems = []
+    stack: list[tuple[Any, str]] = [(spec, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            problems.append(Problem("error", "E105", where, f"Expected a finite number. Received: {node!r}"))
+        elif isinstance(node, dict):
+            stack.extend((child, where + pointer(key)) for key, child in node.items())
+        elif isinstance(node, list):
+            stack.extend((child, f"{where}/{index}") for index, child in enumerate(node))
+    return sorted(problems, key=lambda p: p.path)
 
 
 def _problems_from(errors: Any) -> list[Problem]:
