@@ -19,7 +19,9 @@ def make_spec_text(layers: int) -> str:
     stack = []
     for i in range(layers):
         if i % 2 == 0:
-            stack.append({"type": "dense", "units": 32 + i % 64, "activation": "relu", "kernel_initializer": "he_normal"})
+            stack.append(
+                {"type": "dense", "units": 32 + i % 64, "activation": "relu", "kernel_initializer": "he_normal"}
+            )
         else:
             stack.append({"type": "dropout", "rate": 0.1})
     spec = {

@@ -44,8 +44,12 @@ def other_layer() -> st.SearchStrategy[dict]:
     return st.one_of(
         st.builds(lambda a: {"type": "activation", "activation": a}, st.sampled_from(LAYER_ACTIVATIONS)),
         st.builds(lambda s: {"type": "activation", "activation": "leaky_relu", "negative_slope": s}, st.floats(0, 1)),
-        st.builds(lambda m, c, s: {"type": "batch_normalization", "momentum": m, "center": c, "scale": s},
-                  st.floats(0.5, 0.999), st.booleans(), st.booleans()),
+        st.builds(
+            lambda m, c, s: {"type": "batch_normalization", "momentum": m, "center": c, "scale": s},
+            st.floats(0.5, 0.999),
+            st.booleans(),
+            st.booleans(),
+        ),
         st.builds(lambda r: {"type": "dropout", "rate": r}, st.floats(0, 0.9)),
         st.builds(lambda r: {"type": "alpha_dropout", "rate": r}, st.floats(0, 0.9)),
     )
@@ -57,14 +61,22 @@ layers = st.lists(st.one_of(dense(), other_layer()), min_size=0, max_size=6)
 @st.composite
 def head(draw: st.DrawFn, name: str, deep_ok: bool = False) -> dict:
     task = draw(st.sampled_from(["regression", "binary", "multilabel", "multiclass"]))
-    units = {"regression": draw(st.integers(1, 3)), "binary": 1, "multilabel": draw(st.integers(1, 5)),
-             "multiclass": draw(st.integers(2, 6))}[task]
+    units = {
+        "regression": draw(st.integers(1, 3)),
+        "binary": 1,
+        "multilabel": draw(st.integers(1, 5)),
+        "multiclass": draw(st.integers(2, 6)),
+    }[task]
     out = {"name": name, "task": task, "units": units}
     if task == "regression" and draw(st.booleans()):
         out["positive"] = draw(st.sampled_from(["softplus", "relu"]))
     elif task == "regression" and draw(st.booleans()):
         low = draw(st.floats(-10, 10))
-        out["range"] = {"low": low, "high": low + draw(st.floats(0.5, 10)), "squash": draw(st.sampled_from(["sigmoid", "tanh"]))}
+        out["range"] = {
+            "low": low,
+            "high": low + draw(st.floats(0.5, 10)),
+            "squash": draw(st.sampled_from(["sigmoid", "tanh"])),
+        }
     if task == "multiclass" and draw(st.booleans()):
         out["label_format"] = "one_hot"
     if deep_ok and draw(st.booleans()):
@@ -87,8 +99,11 @@ def specs(draw: st.DrawFn) -> dict:
         if two:
             inputs.append({"name": "deep", "shape": [draw(st.integers(1, 8))], "normalize": draw(st.booleans())})
         deep_inputs = ["deep"] if two else ["wide"]
-        network = {"topology": "wide_deep", "wide": {"inputs": ["wide"]},
-                   "deep": {"inputs": deep_inputs, "layers": draw(layers)}}
+        network = {
+            "topology": "wide_deep",
+            "wide": {"inputs": ["wide"]},
+            "deep": {"inputs": deep_inputs, "layers": draw(layers)},
+        }
         outputs = [draw(head("main"))] + ([draw(head("aux", deep_ok=True))] if draw(st.booleans()) else [])
     return {"format": "mlpdesigner/1", "name": "generated", "inputs": inputs, "network": network, "outputs": outputs}
 
@@ -176,8 +191,13 @@ def test_mutated_leaves_are_rejected_at_their_path(spec: dict, data: st.DataObje
 @given(specs(), st.data())
 @settings(max_examples=100, deadline=None)
 def test_removed_required_keys_are_reported_on_their_parent(spec: dict, data: st.DataObject) -> None:
-    candidates = [("name",), ("inputs", 0, "shape"), ("outputs", 0, "task"), ("outputs", 0, "units"),
-                  ("network", "topology")]
+    candidates = [
+        ("name",),
+        ("inputs", 0, "shape"),
+        ("outputs", 0, "task"),
+        ("outputs", 0, "units"),
+        ("network", "topology"),
+    ]
     path = data.draw(st.sampled_from(candidates))
     mutant = copy.deepcopy(spec)
     parent = mutant
