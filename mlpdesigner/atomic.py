@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,8 +16,12 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
 
     On any error the temporary file is removed and ``target`` is untouched.
     A symlinked target is followed, so the link stays and its target is replaced.
+    An existing target that the user may not write is refused (PermissionError),
+    as an editor would, even though the folder would allow replacing it.
     """
     final = Path(os.path.realpath(target))
+    if final.exists() and not os.access(final, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only", str(target))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix + ".tmp", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
