@@ -1,0 +1,182 @@
+"""Loading model files safely.
+
+A ``.keras`` file is a zip whose ``config.json`` names the classes Keras will
+build. Before Keras sees a file, :func:`check_keras_file` reads that config and
+refuses anything outside the closed set of classes MLP Designer itself creates
+(no ``Lambda``, no custom or foreign modules). Legacy ``.h5`` models (which
+can carry pickled code) are refused outright. Loading then uses Keras' own
+``safe_mode=True`` as a second wall.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UserError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+#: Modules a serialized object may come from.
+ALLOWED_MODULES = {
+    None,
+    "builtins",
+    "keras",
+    "keras.layers",
+    "keras.initializers",
+    "keras.regularizers",
+    "keras.constraints",
+    "keras.optimizers",
+    "keras.optimizers.schedules",
+    "keras.metrics",
+    "keras.losses",
+    "keras.activations",
+    "keras.src.models.functional",
+    "keras.src.models.sequential",
+}
+
+#: Classes a model file may name: what the compiler builds, and Keras' own plumbing.
+ALLOWED_CLASSES = {
+    "Functional",
+    "Sequential",
+    "InputLayer",
+    "Dense",
+    "Activation",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "BatchNormalization",
+    "Dropout",
+    "AlphaDropout",
+    "Flatten",
+    "Concatenate",
+    "Rescaling",
+    "Normalization",
+    "DTypePolicy",
+    "FloatDTypePolicy",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "LecunUniform",
+    "LecunNormal",
+    "Zeros",
+    "Ones",
+    "L1",
+    "L2",
+    "L1L2",
+    "MaxNorm",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Nadam",
+    "ExponentialDecay",
+    "CosineDecay",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "RootMeanSquaredError",
+    "AUC",
+    "Precision",
+    "Recall",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "Accuracy",
+    "Mean",
+    "MeanMetricWrapper",
+    "LossFunctionWrapper",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "Huber",
+    "LogCosh",
+    "function",
+    "__keras_tensor__",
+    "__tuple__",
+    "__numpy__",
+    "__bytes__",
+    "__typespec__",
+    "__tensor__",
+}
+
+#: What a .keras zip may contain.
+ALLOWED_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "model.weights.npz", "assets/"}
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+
+def _walk(node: Any, where: str, path: Path) -> None:
+    stack: list[tuple[Any, str]] = [(node, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, dict):
+            if "class_name" in item:
+                name, module = item.get("class_name"), item.get("module")
+                if name not in ALLOWED_CLASSES:
+                    raise UserError(
+                        f"{path}: refusing to load a model that uses {name!r} (at {at or '/'} in config.json). "
+                        "Expected only the layers MLP Designer builds; Lambda layers and custom objects can run code",
+                    )
+                if module not in ALLOWED_MODULES:
+                    raise UserError(
+                        f"{path}: refusing to load a model that references module {module!r} "
+                        f"(at {at or '/'} in config.json). Expected Keras' own modules only",
+                    )
+                registered = item.get("registered_name")
+                if registered not in (None, name) and not str(registered).startswith(("keras", "Functional")):
+                    raise UserError(
+                        f"{path}: refusing to load a model with the custom object {registered!r} "
+                        f"(at {at or '/'} in config.json)",
+                    )
+            stack.extend((v, f"{at}/{k}") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{at}/{i}") for i, v in enumerate(item))
+
+
+def check_keras_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Refuse model files that could run code; return the parsed config of a safe one."""
+    file = Path(path)
+    if file.suffix.lower() in (".h5", ".hdf5"):
+        raise UserError(
+            f"{file}: legacy HDF5 models are not loaded (they can carry code). Expected a .keras file",
+        )
+    if file.suffix.lower() != ".keras":
+        raise UserError(f"{file}: expected a .keras model file. Received: {file.suffix or 'no extension'!r}")
+    try:
+        archive = zipfile.ZipFile(file)
+    except FileNotFoundError:
+        raise UserError(f"{file}: no such model file") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UserError(f"{file}: not a .keras model (expected a zip archive): {exc}") from None
+    with archive:
+        for info in archive.infolist():
+            top = info.filename.split("/", 1)[0] + ("/" if "/" in info.filename else "")
+            if info.filename not in ALLOWED_MEMBERS and top not in ALLOWED_MEMBERS:
+                raise UserError(f"{file}: unexpected member {info.filename!r} in the model archive")
+        try:
+            info = archive.getinfo("config.json")
+        except KeyError:
+            raise UserError(f"{file}: the model archive has no config.json") from None
+        if info.file_size > MAX_CONFIG_BYTES:
+            raise UserError(f"{file}: config.json is {info.file_size:,} bytes; expected at most {MAX_CONFIG_BYTES:,}")
+        try:
+            config = json.loads(archive.read("config.json"))
+        except ValueError as exc:
+            raise UserError(f"{file}: config.json is not valid JSON: {exc}") from None
+    _walk(config, "", file)
+    return config
+
+
+def load_keras_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.Model:
+    """Check a .keras file, then load it with Keras' safe mode."""
+    check_keras_file(path)
+    from . import tfenv
+
+    tfenv.quiet()
+    import keras
+
+    return keras.saving.load_model(str(path), compile=compile, safe_mode=True)
