@@ -1,0 +1,90 @@
+"""``python -m bench [--quick] [--only SECTION ...]``: run the benchmarks and write the results.
+
+Writes ``bench/results/latest.json`` (figures, machine, versions) and
+``bench/results/latest.md`` (the table the README quotes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from . import machine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: section name -> (module, title)
+SECTIONS = {
+    "editing": ("bench.editing", "Editing latency (load + validate + summarize + lint)"),
+    "training": ("bench.training", "Training throughput"),
+    "startup": ("bench.startup", "Designer start"),
+    "export": ("bench.export", "Export and inference"),
+    "memory": ("bench.memory", "Memory"),
+}
+
+
+def _markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {results['date']} on {results['machine']['platform']} "
+        f"({results['machine']['cpu_count']} CPUs), Python {results['machine']['python']}, "
+        f"TensorFlow {results['machine'].get('tensorflow')}, Keras {results['machine'].get('keras')}, "
+        f"torch {results['machine'].get('torch') or 'not installed'}.",
+        "Ratios compare side-by-side runs in the same process; absolute times are context only.",
+        "",
+    ]
+    for name, (_, title) in SECTIONS.items():
+        section = results["sections"].get(name)
+        if section is None:
+            continue
+        lines += [f"## {title}", "", "| measure | value |", "|---|---|"]
+        for key, value in section.items():
+            shown = f"**{value}**" if "ratio" in key else value
+            lines.append(f"| `{key}` | {shown} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
+    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run only these sections")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for latest.json and latest.md")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(),
+        "sections": {},
+    }
+    started = time.perf_counter()
+    for name in args.only or SECTIONS:
+        module_name, title = SECTIONS[name]
+        print(f"== {title}", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        try:
+            module = importlib.import_module(module_name)
+            section = module.run(quick=args.quick)
+        except Exception as exc:  # noqa: BLE001 - one failing section must not hide the others
+            traceback.print_exc()
+            section = {"error": f"{type(exc).__name__}: {exc}"}
+        section["section_seconds"] = round(time.perf_counter() - t0, 1)
+        results["sections"][name] = section
+        print(json.dumps(section, indent=1), file=sys.stderr, flush=True)
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["machine"] = machine()  # versions of what the sections imported
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (args.out / "latest.md").write_text(_markdown(results), encoding="utf-8")
+    print(f"wrote {args.out / 'latest.md'} and {args.out / 'latest.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
