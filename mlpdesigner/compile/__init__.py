@@ -228,7 +228,8 @@ def set_normalization(model: keras.Model, input_name: str, mean: Any, variance: 
     import numpy as np
 
     layer = model.get_layer(f"{input_name}_normalization")
-    mean = np.asarray(mean, dtype="float32").reshape(layer.mean.shape)
-    variance = np.asarray(variance, dtype="float32").reshape(layer.variance.shape)
+    # The stored statistics (adapt_mean, adapt_variance) are 1-D; ``layer.mean`` is their broadcast shape.
+    mean = np.asarray(mean, dtype="float32").reshape(layer.weights[0].shape)
+    variance = np.asarray(variance, dtype="float32").reshape(layer.weights[1].shape)
     layer.set_weights([mean, variance, np.asarray(0, dtype=layer.weights[2].dtype)])
     layer.finalize_state()

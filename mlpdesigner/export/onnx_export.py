@@ -118,7 +118,9 @@ def convert(model: Any, input_names: list[str], output_names: list[str], opset: 
     import tf2onnx
 
     shapes = [tuple(t.shape[1:]) for t in model.inputs]
-    signature = [tf.TensorSpec((None, *shape), tf.float32, name=name) for shape, name in zip(shapes, input_names, strict=True)]
+    signature = [
+        tf.TensorSpec((None, *shape), tf.float32, name=name) for shape, name in zip(shapes, input_names, strict=True)
+    ]
     sequential = _is_sequential(model)
 
     @tf.function(input_signature=signature)
