@@ -109,28 +109,49 @@ def keras_outputs(model: Any, feeds: dict[str, Any], input_names: list[str], out
     return [np.asarray(r) for r in result]
 
 
+def _erfc_handler(ctx: Any, node: Any, name: str, args: Any) -> None:
+    """tf2onnx handler for TensorFlow's Erfc (exact GELU): ``1 - Erf(x)``."""
+    import numpy as np
+    from tf2onnx import utils
+
+    node.type = "Erf"
+    dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.output[0]))
+    one = ctx.make_const(utils.make_name(f"{node.name}_one"), np.array(1, dtype=dtype))
+    minus = ctx.insert_new_node_on_output(
+        "Sub", node.output[0], name=utils.make_name(f"{node.name}_erfc"), inputs=[one.output[0], node.output[0]]
+    )
+    ctx.copy_shape(node.output[0], minus.output[0])
+    ctx.set_dtype(minus.output[0], ctx.get_dtype(node.output[0]))
+
+
+#: TensorFlow ops tf2onnx 1.17 lacks, mapped here.
+CUSTOM_OP_HANDLERS = {"Erfc": (_erfc_handler, [])}
+
+
 def convert(model: Any, input_names: list[str], output_names: list[str], opset: int) -> Any:
-    """The ONNX ModelProto of a Keras model, with the spec's input and output names."""
+    """The ONNX ModelProto of a Keras model, with the spec's input and output names.
+
+    The model is seen through a functional wrapper (the same layers and weights),
+    so tf2onnx names the outputs after the output layers, which carry the spec's
+    output names; its variables and captured constants (normalization
+    statistics) are frozen into the graph.
+    """
     from .. import tfenv
 
     tfenv.quiet()
+    import keras
     import tensorflow as tf
     import tf2onnx
 
+    outputs = model.outputs if isinstance(model.outputs, list) else [model.outputs]
+    functional = keras.Model(inputs=list(model.inputs), outputs=list(outputs), name=model.name)
     shapes = [tuple(t.shape[1:]) for t in model.inputs]
     signature = [
         tf.TensorSpec((None, *shape), tf.float32, name=name) for shape, name in zip(shapes, input_names, strict=True)
     ]
-    sequential = _is_sequential(model)
-
-    @tf.function(input_signature=signature)
-    def forward(*args: Any) -> dict[str, Any]:
-        result = model(args[0] if sequential else list(args), training=False)
-        if not isinstance(result, (list, tuple)):
-            result = [result]
-        return {name: tf.identity(t) for name, t in zip(output_names, result, strict=True)}
-
-    proto, _ = tf2onnx.convert.from_function(forward, input_signature=signature, opset=opset)
+    proto, _ = tf2onnx.convert.from_keras(
+        functional, input_signature=signature, opset=opset, custom_op_handlers=dict(CUSTOM_OP_HANDLERS)
+    )
     # tf2onnx orders outputs by name; put them in the model's order.
     by_name = {o.name: o for o in proto.graph.output}
     if sorted(by_name) != sorted(output_names):  # pragma: no cover - tf2onnx contract
@@ -208,7 +229,10 @@ def verify(path: Path, model: Any, source: ExportSource, tolerance: float) -> li
     input_names, output_names = list(plan.inputs), list(plan.outputs)
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise ParityError(f"onnxruntime cannot load the ONNX file: {exc}") from None
     cases: list[tuple[str, dict[str, Any]]] = []
     if source.samples:
         cases.append(("real rows", source.samples))
