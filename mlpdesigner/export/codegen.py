@@ -1,0 +1,473 @@
+"""Spec -> a standalone, readable Keras script, rendered from ``templates/``.
+
+All decisions are made here; the template only lays the pieces out. Every user
+string (names, descriptions, column and class names, paths) is turned into a
+checked literal or a checked identifier by :mod:`.pyformat` before it reaches
+the template, and the template runs with ``StrictUndefined``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..spec.plan import Node, Plan
+from .pyformat import (
+    LINE_LENGTH,
+    Call,
+    Expr,
+    Mapping,
+    Raw,
+    Seq,
+    Str,
+    identifier,
+    is_identifier,
+    line,
+    literal,
+    statement,
+    value_expr,
+)
+from .source import ExportSource
+
+TEMPLATE = "keras_script.py.jinja"
+
+#: Names the generated module defines or uses; a layer variable never takes one.
+MODULE_NAMES = {
+    "keras",
+    "np",
+    "pd",
+    "NAME",
+    "DESCRIPTION",
+    "SEED",
+    "INPUT_NAMES",
+    "OUTPUT_NAMES",
+    "DATA_PATH",
+    "COLUMNS",
+    "CLASSES",
+    "VALIDATION_SPLIT",
+    "TEST_SPLIT",
+    "SHUFFLE",
+    "EPOCHS",
+    "BATCH_SIZE",
+    "build_model",
+    "read_table",
+    "columns",
+    "class_indices",
+    "load_data",
+    "split_rows",
+    "take",
+    "balanced_class_weight",
+    "main",
+    "seed",
+    "model",
+}
+RESERVED = MODULE_NAMES | set(dir(builtins))
+
+
+def _layer_expr(node: Node, suffix: str = "") -> Call:
+    """The Keras layer constructor of one planned node, leaving out Keras' defaults."""
+    cfg = node.config
+    kind = node.kind
+    name = ("name", Str(node.name))
+    layers = "keras.layers."
+    if kind == "dense":
+        kwargs: list[tuple[str, Expr]] = []
+        if cfg.get("activation", "linear") != "linear":
+            kwargs.append(("activation", Str(cfg["activation"])))
+        if not cfg.get("use_bias", True):
+            kwargs.append(("use_bias", Raw("False")))
+        for key, default in (("kernel_initializer", "glorot_uniform"), ("bias_initializer", "zeros")):
+            if cfg.get(key, default) != default:
+                kwargs.append((key, Str(cfg[key])))
+        for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+            if cfg.get(key):
+                kwargs.append((key, _regularizer_expr(cfg[key])))
+        if cfg.get("kernel_constraint"):
+            max_norm = Raw(literal(cfg["kernel_constraint"]["max_norm"]))
+            kwargs.append(("kernel_constraint", Call("keras.constraints.MaxNorm", [max_norm])))
+        return Call(layers + "Dense", [Raw(literal(cfg["units"]))], [*kwargs, name], suffix)
+    if kind == "activation":
+        return Call(layers + "Activation", [Str(cfg["activation"])], [name], suffix)
+    if kind == "leaky_relu":
+        return Call(layers + "LeakyReLU", [], [("negative_slope", Raw(literal(cfg["negative_slope"]))), name], suffix)
+    if kind == "prelu":
+        return Call(layers + "PReLU", [], [name], suffix)
+    if kind == "elu":
+        return Call(layers + "ELU", [], [("alpha", Raw(literal(cfg["alpha"]))), name], suffix)
+    if kind == "batch_normalization":
+        kwargs = [
+            (key, Raw(literal(cfg[key])))
+            for key, default in (("momentum", 0.99), ("epsilon", 0.001), ("center", True), ("scale", True))
+            if cfg[key] != default or type(cfg[key]) is not type(default)
+        ]
+        return Call(layers + "BatchNormalization", [], [*kwargs, name], suffix)
+    if kind in ("dropout", "alpha_dropout"):
+        cls = "Dropout" if kind == "dropout" else "AlphaDropout"
+        return Call(layers + cls, [Raw(literal(cfg["rate"]))], [name], suffix)
+    if kind == "flatten":
+        return Call(layers + "Flatten", [], [name], suffix)
+    if kind == "concatenate":
+        return Call(layers + "Concatenate", [], [name], suffix)
+    if kind == "rescaling":
+        scale, offset = Raw(literal(cfg["scale"])), Raw(literal(cfg["offset"]))
+        return Call(layers + "Rescaling", [], [("scale", scale), ("offset", offset), name], suffix)
+    if kind == "normalization":
+        return Call(layers + "Normalization", [], [name], suffix)
+    raise ValueError(f"Expected a known layer kind. Received: {kind!r}")  # pragma: no cover
+
+
+def _regularizer_expr(config: dict[str, float]) -> Call:
+    l1, l2 = config.get("l1"), config.get("l2")
+    if l1 is not None and l2 is not None:
+        return Call("keras.regularizers.L1L2", [], [("l1", Raw(literal(l1))), ("l2", Raw(literal(l2)))])
+    if l1 is not None:
+        return Call("keras.regularizers.L1", [Raw(literal(l1))])
+    return Call("keras.regularizers.L2", [Raw(literal(l2))])
+
+
+def _input_expr(node: Node) -> Call:
+    return Call("keras.Input", [], [("shape", Raw(literal(tuple(node.shape)))), ("name", Str(node.name))])
+
+
+class _Variables:
+    """Python variable names for tensors: the layer's name when safe, else ``t<n>``."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.used: set[str] = set()
+
+    def add(self, layer_name: str) -> str:
+        if is_identifier(layer_name, RESERVED):
+            base = layer_name
+        elif is_identifier(f"{layer_name}_tensor", RESERVED):
+            base = f"{layer_name}_tensor"
+        else:
+            base = "t"
+        candidate, count = base, 1
+        while candidate in self.used or candidate in RESERVED:
+            count += 1
+            candidate = f"{base}{count}" if base != "t" else f"t{count}"
+        self.used.add(candidate)
+        self.names[layer_name] = identifier(candidate, RESERVED)
+        return candidate
+
+    def __getitem__(self, layer_name: str) -> str:
+        return self.names[layer_name]
+
+
+def build_body(plan: Plan) -> list[str]:
+    """Statements of ``build_model()`` after the seeding (indented one level)."""
+    sequential = plan.topology == "sequential" and len(plan.inputs) == 1 and len(plan.outputs) == 1
+    if sequential:
+        stack: list[Expr] = [_input_expr(plan.nodes[0])] + [_layer_expr(n) for n in plan.nodes[1:]]
+        model = Call("keras.Sequential", [Seq(stack)], [("name", Raw("NAME"))])
+        return [line("return ", model, 1)]
+    names = _Variables()
+    lines = []
+    for node in plan.nodes:
+        if node.kind == "input":
+            expr: Expr = _input_expr(node)
+        else:
+            args = [names[i] for i in node.inputs]
+            called = f"([{', '.join(args)}])" if node.kind == "concatenate" else f"({args[0]})"
+            expr = _layer_expr(node, called)
+        lines.append(statement(names.add(node.name), expr, 1))
+    model = Call(
+        "keras.Model",
+        [],
+        [
+            ("inputs", Seq([Raw(names[n]) for n in plan.inputs])),
+            ("outputs", Seq([Raw(names[n]) for n in plan.outputs])),
+            ("name", Raw("NAME")),
+        ],
+    )
+    lines.append(line("return ", model, 1))
+    return lines
+
+
+# --------------------------------------------------------------------------- training part
+
+
+def _optimizer_expr(training: dict[str, Any]) -> Call:
+    opt = training["optimizer"]
+    lr: Expr = Raw(literal(opt["learning_rate"]))
+    schedule = training.get("learning_rate_schedule", {"type": "constant"})
+    if schedule.get("type") == "exponential":
+        lr = Call(
+            "keras.optimizers.schedules.ExponentialDecay",
+            [lr, Raw(literal(schedule["decay_steps"])), Raw(literal(schedule["decay_rate"]))],
+        )
+    elif schedule.get("type") == "cosine":
+        lr = Call(
+            "keras.optimizers.schedules.CosineDecay",
+            [lr, Raw(literal(schedule["decay_steps"]))],
+            [("alpha", Raw(literal(schedule["alpha"])))],
+        )
+    clip: list[tuple[str, Expr]] = [(k, Raw(literal(opt[k]))) for k in ("clipnorm", "clipvalue") if k in opt]
+    name = opt["name"]
+    if name == "sgd":
+        extra: list[tuple[str, Expr]] = [
+            ("momentum", Raw(literal(opt["momentum"]))),
+            ("nesterov", Raw(literal(opt["nesterov"]))),
+        ]
+        return Call("keras.optimizers.SGD", [lr], extra + clip)
+    if name == "adamw":
+        return Call("keras.optimizers.AdamW", [lr], [("weight_decay", Raw(literal(opt["weight_decay"]))), *clip])
+    if name == "rmsprop":
+        return Call("keras.optimizers.RMSprop", [lr], [("momentum", Raw(literal(opt["momentum"]))), *clip])
+    classes = {"adam": "Adam", "nadam": "Nadam"}
+    if name not in classes:  # pragma: no cover - the schema rules this out
+        raise ValueError(f"Expected a known optimizer. Received: {name!r}")
+    return Call(f"keras.optimizers.{classes[name]}", [lr], clip)
+
+
+def _metric_expr(name: str, output: dict[str, Any]) -> Expr:
+    simple = {
+        "mae": "MeanAbsoluteError",
+        "mse": "MeanSquaredError",
+        "rmse": "RootMeanSquaredError",
+        "precision": "Precision",
+        "recall": "Recall",
+    }
+    if name == "accuracy":
+        return Str("accuracy")
+    if name == "auc":
+        multi = output["task"] == "multilabel"
+        kwargs: list[tuple[str, Expr]] = [("name", Str("auc"))] + ([("multi_label", Raw("True"))] if multi else [])
+        return Call("keras.metrics.AUC", [], kwargs)
+    if name not in simple:  # pragma: no cover - the schema rules this out
+        raise ValueError(f"Expected a known metric. Received: {name!r}")
+    return Call(f"keras.metrics.{simple[name]}", [], [("name", Str(name))])
+
+
+def _compile_call(outputs: list[dict[str, Any]], training: dict[str, Any]) -> Call:
+    kwargs: list[tuple[str, Expr]] = [("optimizer", _optimizer_expr(training))]
+    if len(outputs) == 1:
+        out = outputs[0]
+        kwargs.append(("loss", Str(out["loss"])))
+        kwargs.append(("metrics", Seq([_metric_expr(m, out) for m in out["metrics"]])))
+    else:
+        kwargs.append(("loss", Mapping([(o["name"], Str(o["loss"])) for o in outputs])))
+        kwargs.append(("loss_weights", Mapping([(o["name"], Raw(literal(o["loss_weight"]))) for o in outputs])))
+        kwargs.append(
+            ("metrics", Mapping([(o["name"], Seq([_metric_expr(m, o) for m in o["metrics"]])) for o in outputs]))
+        )
+    return Call("model.compile", [], kwargs)
+
+
+def _callbacks(training: dict[str, Any]) -> list[Expr]:
+    callbacks: list[Expr] = []
+    early = training.get("early_stopping")
+    if early and early.get("enabled", True):
+        callbacks.append(
+            Call(
+                "keras.callbacks.EarlyStopping",
+                [],
+                [
+                    ("monitor", Str(early["monitor"])),
+                    ("patience", Raw(literal(early["patience"]))),
+                    ("min_delta", Raw(literal(early["min_delta"]))),
+                    ("restore_best_weights", Raw(literal(early["restore_best_weights"]))),
+                ],
+            )
+        )
+    plateau = training.get("reduce_lr_on_plateau")
+    if plateau and plateau.get("enabled", True):
+        callbacks.append(
+            Call(
+                "keras.callbacks.ReduceLROnPlateau",
+                [],
+                [
+                    ("monitor", Str(plateau["monitor"])),
+                    ("factor", Raw(literal(plateau["factor"]))),
+                    ("patience", Raw(literal(plateau["patience"]))),
+                    ("min_lr", Raw(literal(plateau["min_lr"]))),
+                ],
+            )
+        )
+    return callbacks
+
+
+def _label_column(output: dict[str, Any], columns: dict[str, list[str]]) -> bool:
+    """True when a classification output reads one label column (not 0/1 or one-hot columns)."""
+    return output["task"] in ("binary", "multiclass") and len(columns[output["name"]]) == 1
+
+
+def _target_expr(output: dict[str, Any], columns: dict[str, list[str]]) -> Expr:
+    name = Str(output["name"])
+    task = output["task"]
+    one_hot = output.get("label_format", "integer") == "one_hot"
+    if task == "binary":
+        return Call("class_indices", [Raw("table"), name], suffix=".reshape(-1, 1)")
+    if task == "multiclass" and _label_column(output, columns):
+        indices = Call("class_indices", [Raw("table"), name])
+        if one_hot:
+            return Call("keras.utils.to_categorical", [indices, Raw(literal(output["units"]))])
+        return indices
+    if task == "multiclass" and not one_hot:
+        return Call("columns", [Raw("table"), name], suffix=".argmax(axis=1)")
+    return Call("columns", [Raw("table"), name])
+
+
+def _data_path(source: ExportSource, out: Path | None) -> str:
+    """The data file as the script should name it: relative to the script's folder when known."""
+    spec = source.spec
+    assert spec.filled is not None
+    written = spec.filled["data"]["path"]
+    if spec.path is None or out is None:
+        return written
+    absolute = spec.data_file()
+    assert absolute is not None
+    try:
+        return Path(os.path.relpath(absolute, Path(os.path.realpath(out)).parent)).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(absolute)
+
+
+def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
+    """Constants and statements of the training part."""
+    spec = source.spec
+    filled = spec.filled
+    plan = spec.plan
+    assert filled is not None and plan is not None
+    if "data" not in filled and not source.columns:
+        raise UserError(
+            f"Cannot generate the training part for {spec.path or spec.name}: the spec has no data section. "
+            "Expected data.path and data.columns",
+            hint="add a data section to the spec, or export without --with-training",
+        )
+    data = filled.get("data") or {}
+    columns = dict(data.get("columns", {}))
+    columns.update(source.columns)
+    names = [i["name"] for i in filled["inputs"]] + [o["name"] for o in filled["outputs"]]
+    missing = [n for n in names if not columns.get(n)]
+    if missing or "path" not in data:
+        where = "data.path" if "path" not in data else "data.columns for " + ", ".join(missing)
+        raise UserError(
+            f"Cannot generate the training part for {spec.path or spec.name}. Expected {where} in the spec",
+            hint="map every input and output to its data columns",
+        )
+    outputs = filled["outputs"]
+    training = filled["training"]
+    classification = [o for o in outputs if _label_column(o, columns)]
+    constants = [
+        statement("DATA_PATH", Str(_data_path(source, out))),
+        statement("COLUMNS", Mapping([(n, value_expr(columns[n])) for n in names])),
+    ]
+    if classification:
+        classes = {o["name"]: source.classes[o["name"]] for o in classification if o["name"] in source.classes}
+        constants.append(statement("CLASSES", value_expr(classes)))
+    constants += [
+        statement("VALIDATION_SPLIT", Raw(literal(data["validation_split"]))),
+        statement("TEST_SPLIT", Raw(literal(data["test_split"]))),
+        statement("SHUFFLE", Raw(literal(data["shuffle"]))),
+        statement("EPOCHS", Raw(literal(training["epochs"]))),
+        statement("BATCH_SIZE", Raw(literal(training["batch_size"]))),
+    ]
+    input_exprs: list[tuple[str, Expr]] = []
+    for inp in filled["inputs"]:
+        shape = tuple(inp["shape"])
+        args: list[Expr] = [Raw("table"), Str(inp["name"])]
+        kwargs = [("shape", Raw(literal(shape)))] if len(shape) > 1 else []
+        input_exprs.append((inp["name"], Call("columns", args, kwargs)))
+    load = [
+        statement("inputs", Mapping(input_exprs), 1),
+        statement("targets", Mapping([(o["name"], _target_expr(o, columns)) for o in outputs]), 1),
+    ]
+    adapt = [
+        statement(
+            "",
+            Call(
+                f"model.get_layer({literal(n.name)}).adapt",
+                [Raw(f"inputs[{literal(n.inputs[0])}][train]")],
+            ),
+            1,
+        )
+        for n in plan.nodes
+        if n.kind == "normalization"
+    ]
+    fit_kwargs: list[tuple[str, Expr]] = []
+    if data["validation_split"] > 0:
+        fit_kwargs.append(
+            ("validation_data", Seq([Raw("take(inputs, validation)"), Raw("take(targets, validation)")], "()"))
+        )
+    fit_kwargs += [("epochs", Raw("EPOCHS")), ("batch_size", Raw("BATCH_SIZE"))]
+    callbacks = _callbacks(training)
+    if callbacks:
+        fit_kwargs.append(("callbacks", Seq(callbacks)))
+    balanced = (
+        training.get("class_weight") == "balanced"
+        and len(outputs) == 1
+        and outputs[0]["task"] in ("binary", "multiclass")
+        and outputs[0].get("label_format", "integer") == "integer"
+    )
+    if balanced:
+        fit_kwargs.append(
+            ("class_weight", Call("balanced_class_weight", [Raw(f"targets[{literal(outputs[0]['name'])}][train]")]))
+        )
+    fit = Call("model.fit", [Raw("take(inputs, train)"), Raw("take(targets, train)")], fit_kwargs)
+    return {
+        "training_constants": constants,
+        "uses_classes": bool(classification),
+        "uses_class_weight": balanced,
+        "load_data_body": load,
+        "adapt": adapt,
+        "compile": statement("", _compile_call(outputs, training), 1),
+        "fit": statement("", fit, 1),
+        "has_test": data["test_split"] > 0,
+    }
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _environment() -> Any:
+    import jinja2
+
+    from ..resources import data_dir
+
+    folder = data_dir("templates")
+
+    def load(name: str) -> str:
+        return folder.joinpath(name).read_text(encoding="utf-8")
+
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def generate(source: ExportSource, *, with_training: bool = False, out: Path | None = None) -> str:
+    """The generated script's text."""
+    spec = source.spec
+    filled, plan = spec.filled, spec.plan
+    assert filled is not None and plan is not None
+    title_name = spec.name if is_identifier(spec.name) else None
+    constants = [
+        statement("NAME", Str(filled["name"])),
+        statement("DESCRIPTION", Str(filled.get("description") or "")),
+        statement("SEED", Raw(literal(filled["training"]["seed"]))),
+        statement("INPUT_NAMES", value_expr(list(plan.inputs))),
+        statement("OUTPUT_NAMES", value_expr(list(plan.outputs))),
+    ]
+    context: dict[str, Any] = {
+        "title_name": title_name,
+        "with_training": with_training,
+        "constants": constants,
+        "build_body": build_body(plan),
+        "trained_source": source.trained,
+    }
+    if with_training:
+        context.update(training_context(source, out))
+    code = _environment().get_template(TEMPLATE).render(**context)
+    too_long = [i + 1 for i, line in enumerate(code.splitlines()) if len(line) > LINE_LENGTH]
+    if too_long:  # pragma: no cover - the formatter keeps every line within the width
+        raise RuntimeError(f"Generated lines longer than {LINE_LENGTH}: {too_long[:10]}")
+    return code

@@ -1,0 +1,255 @@
+"""Keras -> ONNX through tf2onnx, verified against Keras with onnxruntime."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import UserError
+from .source import ExportSource
+
+#: Default ONNX opset and the range tf2onnx 1.17 can target.
+DEFAULT_OPSET = 17
+MIN_OPSET = 13
+#: Default largest allowed |onnxruntime - Keras|.
+DEFAULT_TOLERANCE = 1e-5
+#: Batch sizes of the random-input checks.
+RANDOM_BATCHES = (1, 64)
+#: Name of the dynamic batch dimension in the ONNX graph.
+BATCH_DIM = "batch"
+
+
+class ParityError(UserError):
+    """The ONNX model does not match Keras within the tolerance."""
+
+    exit_code = 1
+
+
+@dataclass
+class ParityCheck:
+    """One comparison of onnxruntime with Keras."""
+
+    label: str
+    batch: int
+    max_abs_diff: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"inputs": self.label, "batch": self.batch, "max_abs_diff": self.max_abs_diff}
+
+
+@dataclass
+class OnnxReport:
+    """What an ONNX export wrote and how closely it matches Keras."""
+
+    path: Path
+    opset: int
+    tolerance: float
+    trained: bool
+    checks: list[ParityCheck] = field(default_factory=list)
+    input_names: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+
+    @property
+    def max_abs_diff(self) -> float:
+        return max((c.max_abs_diff for c in self.checks), default=0.0)
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{c.label} batch {c.batch}: {c.max_abs_diff:.3g}" for c in self.checks)
+        return (
+            f"ONNX parity (onnxruntime vs Keras): max abs diff {self.max_abs_diff:.3g} "
+            f"<= {self.tolerance:g} ({parts})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "onnx",
+            "path": str(self.path),
+            "opset": self.opset,
+            "tolerance": self.tolerance,
+            "trained": self.trained,
+            "max_abs_diff": self.max_abs_diff,
+            "checks": [c.to_json() for c in self.checks],
+            "inputs": self.input_names,
+            "outputs": self.output_names,
+        }
+
+
+def max_opset() -> int:
+    """The highest opset the installed tf2onnx can target."""
+    from tf2onnx import constants
+
+    return max(constants.OPSET_TO_IR_VERSION)
+
+
+def check_opset(opset: int) -> None:
+    top = max_opset()
+    if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= top:
+        raise UserError(f"Expected an ONNX opset from {MIN_OPSET} to {top}. Received: opset={opset!r}")
+
+
+def _is_sequential(model: Any) -> bool:
+    import keras
+
+    return isinstance(model, keras.Sequential)
+
+
+def keras_outputs(model: Any, feeds: dict[str, Any], input_names: list[str], output_names: list[str]) -> list[Any]:
+    """The model's outputs (numpy, inference mode) in ``output_names`` order."""
+    import numpy as np
+
+    args = [feeds[n] for n in input_names]
+    result = model(args[0] if _is_sequential(model) else args, training=False)
+    if not isinstance(result, (list, tuple)):
+        result = [result]
+    if len(result) != len(output_names):
+        raise UserError(f"Expected the model to have {len(output_names)} outputs. Received: {len(result)}")
+    return [np.asarray(r) for r in result]
+
+
+def _erfc_handler(ctx: Any, node: Any, name: str, args: Any) -> None:
+    """tf2onnx handler for TensorFlow's Erfc (exact GELU): ``1 - Erf(x)``."""
+    import numpy as np
+    from tf2onnx import utils
+
+    node.type = "Erf"
+    dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.output[0]))
+    one = ctx.make_const(utils.make_name(f"{node.name}_one"), np.array(1, dtype=dtype))
+    minus = ctx.insert_new_node_on_output(
+        "Sub", node.output[0], name=utils.make_name(f"{node.name}_erfc"), inputs=[one.output[0], node.output[0]]
+    )
+    ctx.copy_shape(node.output[0], minus.output[0])
+    ctx.set_dtype(minus.output[0], ctx.get_dtype(node.output[0]))
+
+
+#: TensorFlow ops tf2onnx 1.17 lacks, mapped here.
+CUSTOM_OP_HANDLERS = {"Erfc": (_erfc_handler, [])}
+
+
+def convert(model: Any, input_names: list[str], output_names: list[str], opset: int) -> Any:
+    """The ONNX ModelProto of a Keras model, with the spec's input and output names.
+
+    The model is seen through a functional wrapper (the same layers and weights),
+    so tf2onnx names the outputs after the output layers, which carry the spec's
+    output names; its variables and captured constants (normalization
+    statistics) are frozen into the graph.
+    """
+    from .. import tfenv
+
+    tfenv.quiet()
+    import keras
+    import tensorflow as tf
+    import tf2onnx
+
+    outputs = model.outputs if isinstance(model.outputs, list) else [model.outputs]
+    functional = keras.Model(inputs=list(model.inputs), outputs=list(outputs), name=model.name)
+    shapes = [tuple(t.shape[1:]) for t in model.inputs]
+    signature = [
+        tf.TensorSpec((None, *shape), tf.float32, name=name) for shape, name in zip(shapes, input_names, strict=True)
+    ]
+    proto, _ = tf2onnx.convert.from_keras(
+        functional, input_signature=signature, opset=opset, custom_op_handlers=dict(CUSTOM_OP_HANDLERS)
+    )
+    # tf2onnx orders outputs by name; put them in the model's order.
+    by_name = {o.name: o for o in proto.graph.output}
+    if sorted(by_name) != sorted(output_names):  # pragma: no cover - tf2onnx contract
+        raise RuntimeError(f"Expected ONNX outputs {output_names}. Received: {sorted(by_name)}")
+    ordered = [type(by_name[n])() for n in output_names]
+    for slot, name in zip(ordered, output_names, strict=True):
+        slot.CopyFrom(by_name[name])
+    del proto.graph.output[:]
+    proto.graph.output.extend(ordered)
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].Clear()
+            dims[0].dim_param = BATCH_DIM
+    return proto
+
+
+def add_metadata(proto: Any, source: ExportSource) -> None:
+    """Spec, feature columns and class names as ONNX metadata properties."""
+    import onnx
+
+    spec = source.spec
+    input_names = set(spec.plan.inputs) if spec.plan else set()
+    columns = {k: v for k, v in source.columns.items() if k in input_names}
+    props = {
+        "mlpdesigner.version": __version__,
+        "mlpdesigner.spec": json.dumps(spec.raw, ensure_ascii=False, sort_keys=False),
+        "mlpdesigner.columns": json.dumps(columns, ensure_ascii=False),
+        "mlpdesigner.classes": json.dumps(source.classes, ensure_ascii=False),
+        "mlpdesigner.trained": "true" if source.trained else "false",
+    }
+    onnx.helper.set_model_props(proto, props)
+    proto.producer_name = "mlpdesigner"
+    proto.producer_version = __version__
+    proto.graph.name = spec.name
+    description = (spec.filled or {}).get("description") or ""
+    proto.doc_string = description
+
+
+def _random_feeds(model: Any, input_names: list[str], batch: int, seed: int) -> dict[str, Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {
+        name: rng.standard_normal((batch, *tuple(t.shape[1:]))).astype("float32")
+        for name, t in zip(input_names, model.inputs, strict=True)
+    }
+
+
+def _max_abs_diff(got: Any, expected: Any) -> float:
+    """max |got - expected|; NaN in the same places counts as equal, elsewhere as infinite."""
+    import numpy as np
+
+    got, expected = np.asarray(got, dtype="float64"), np.asarray(expected, dtype="float64")
+    if got.shape != expected.shape:
+        return float("inf")
+    nan = np.isnan(got)
+    if not np.array_equal(nan, np.isnan(expected)):
+        return float("inf")
+    return float(np.max(np.abs(got - expected)[~nan], initial=0.0))
+
+
+def verify(path: Path, model: Any, source: ExportSource, tolerance: float) -> list[ParityCheck]:
+    """Full ONNX check, then onnxruntime against Keras on real and random rows."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ParityError(f"The ONNX file failed the ONNX checker: {exc}") from None
+    plan = source.spec.plan
+    assert plan is not None
+    input_names, output_names = list(plan.inputs), list(plan.outputs)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise ParityError(f"onnxruntime cannot load the ONNX file: {exc}") from None
+    cases: list[tuple[str, dict[str, Any]]] = []
+    if source.samples:
+        cases.append(("real rows", source.samples))
+    for index, batch in enumerate(RANDOM_BATCHES):
+        cases.append(("random", _random_feeds(model, input_names, batch, seed=index)))
+    checks = []
+    for label, feeds in cases:
+        expected = keras_outputs(model, feeds, input_names, output_names)
+        got = session.run(output_names, {n: np.asarray(feeds[n], dtype="float32") for n in input_names})
+        diff = max(_max_abs_diff(g, e) for g, e in zip(got, expected, strict=True))
+        batch = len(next(iter(feeds.values())))
+        checks.append(ParityCheck(label, batch, diff))
+    worst = max(checks, key=lambda c: c.max_abs_diff)
+    if worst.max_abs_diff > tolerance:
+        raise ParityError(
+            f"The ONNX model does not match Keras: max abs difference {worst.max_abs_diff:.3g} on "
+            f"{worst.label} (batch {worst.batch}). Expected at most {tolerance:g}; no file was written",
+            hint="raise --tolerance if the difference is acceptable for this model",
+        )
+    return checks

@@ -1,0 +1,157 @@
+"""What an export starts from: a spec (untrained, seeded weights) or a run folder (trained)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..spec import Spec, load_spec
+
+#: Files of a run folder that the exporter reads.
+RUN_SPEC = "spec.json"
+RUN_MODEL = "model.keras"
+RUN_INFO = "run.json"
+RUN_SAMPLES = "sample_inputs.npz"
+
+
+@dataclass
+class ExportSource:
+    """A loaded export source: the spec, and for a run folder what training left there."""
+
+    spec: Spec
+    run_dir: Path | None = None
+    #: Input name -> data column names (run.json, else the spec's data section).
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    #: Output name -> class names (run.json, else the spec's ``classes``).
+    classes: dict[str, list[str]] = field(default_factory=dict)
+    #: Input name -> real rows (a run's validation sample), or None.
+    samples: dict[str, Any] | None = None
+    _model: Any = None
+
+    @property
+    def trained(self) -> bool:
+        """True for a run folder (its weights were trained)."""
+        return self.run_dir is not None
+
+    @property
+    def model_file(self) -> Path | None:
+        return self.run_dir / RUN_MODEL if self.run_dir else None
+
+    def model(self) -> Any:
+        """The Keras model: the run's trained model, or the spec's model seeded by its seed."""
+        if self._model is None:
+            if self.run_dir is None:
+                from ..compile import build_model
+
+                self._model = build_model(self.spec)
+            else:
+                self._model = _load_keras(self.run_dir / RUN_MODEL)
+        return self._model
+
+
+def _load_keras(path: Path) -> Any:
+    from .. import tfenv
+
+    tfenv.quiet()
+    import keras
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - any failure here means an unreadable model file
+        raise UserError(f"Cannot load the trained model {path}: {type(exc).__name__}: {exc}") from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"Expected JSON in {path}. Received: {exc}") from None
+
+
+def _name_lists(value: Any, where: str) -> dict[str, list[str]]:
+    """``{name: [str, ...]}`` from run.json, checked."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(s, str) for s in v) for k, v in value.items()
+    ):
+        raise UserError(f"Expected {where} to map names to lists of strings. Received: {json.dumps(value)[:200]}")
+    return {k: list(v) for k, v in value.items()}
+
+
+def _spec_columns(spec: Spec) -> dict[str, list[str]]:
+    data = (spec.filled or {}).get("data") or {}
+    return {k: list(v) for k, v in data.get("columns", {}).items()}
+
+
+def _spec_classes(spec: Spec) -> dict[str, list[str]]:
+    outputs = (spec.filled or {}).get("outputs", [])
+    return {o["name"]: list(o["classes"]) for o in outputs if o.get("classes")}
+
+
+def _load_samples(path: Path, spec: Spec) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    import numpy as np
+
+    assert spec.filled is not None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: np.asarray(data[name], dtype="float32") for name in data.files}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"Cannot read the sample rows {path}: {exc}") from None
+    samples = {}
+    for inp in spec.filled["inputs"]:
+        name, shape = inp["name"], tuple(inp["shape"])
+        if name not in arrays:
+            raise UserError(f"Expected an array named {name!r} in {path}. Received: {sorted(arrays)}")
+        array = arrays[name]
+        if array.shape[1:] != shape or len(array) == 0:
+            raise UserError(
+                f"Expected the sample rows of {name!r} in {path} to have shape (rows, "
+                f"{', '.join(map(str, shape))}). Received: {array.shape}"
+            )
+        samples[name] = array
+    return samples
+
+
+def load_source(source: str | os.PathLike[str] | dict[str, Any] | Spec) -> ExportSource:
+    """Resolve an export source: a spec (path, dict or Spec) or a run folder.
+
+    Raises :class:`~mlpdesigner.spec.SpecError` for an invalid spec and
+    :class:`~mlpdesigner.errors.UserError` for a missing or broken run folder.
+    """
+    if isinstance(source, (dict, Spec)):
+        spec = load_spec(source)
+        return ExportSource(spec, columns=_spec_columns(spec), classes=_spec_classes(spec))
+    path = Path(source)
+    if not path.exists():
+        raise UserError(f"Cannot export {path}: no such file or folder. Expected a spec file or a run folder")
+    if not path.is_dir():
+        spec = load_spec(path)
+        return ExportSource(spec, columns=_spec_columns(spec), classes=_spec_classes(spec))
+    for required in (RUN_SPEC, RUN_MODEL):
+        if not (path / required).is_file():
+            raise UserError(
+                f"Expected a run folder with {RUN_SPEC} and {RUN_MODEL}. Received: {path} has no {required}",
+                hint="export a spec file, or a folder written by `mlpdesigner train`",
+            )
+    spec = load_spec(path / RUN_SPEC)
+    info: dict[str, Any] = {}
+    if (path / RUN_INFO).is_file():
+        loaded = _read_json(path / RUN_INFO)
+        if not isinstance(loaded, dict):
+            raise UserError(f"Expected a JSON object in {path / RUN_INFO}. Received: {type(loaded).__name__}")
+        info = loaded
+    columns = _spec_columns(spec)
+    columns.update(_name_lists(info.get("columns"), f"{path / RUN_INFO} 'columns'"))
+    classes = _spec_classes(spec)
+    classes.update(_name_lists(info.get("classes"), f"{path / RUN_INFO} 'classes'"))
+    samples = _load_samples(path / RUN_SAMPLES, spec)
+    return ExportSource(spec, run_dir=path, columns=columns, classes=classes, samples=samples)
