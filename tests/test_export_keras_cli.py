@@ -138,5 +138,5 @@ def test_run_folder_errors_name_the_place(tmp_path: Path) -> None:
         load_source(tmp_path / "run")
     (tmp_path / "run" / "run.json").write_text("{}")
     source = load_source(tmp_path / "run")
-    with pytest.raises(UserError, match="Cannot load the trained model"):
+    with pytest.raises(UserError, match="model.keras: not a .keras model"):
         source.model()

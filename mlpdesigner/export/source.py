@@ -54,13 +54,13 @@ class ExportSource:
 
 
 def _load_keras(path: Path) -> Any:
-    from .. import tfenv
+    from ..modelfile import check_keras_file, load_keras_model
 
-    tfenv.quiet()
-    import keras
-
+    check_keras_file(path)  # refusals are UserErrors already, with their own message
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        return load_keras_model(path)
+    except UserError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure here means an unreadable model file
         raise UserError(f"Cannot load the trained model {path}: {type(exc).__name__}: {exc}") from None
 
