@@ -92,7 +92,7 @@ class JsonView(QPlainTextEdit):
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(DEBOUNCE_MS)
-        self.timer.timeout.connect(self.commit)
+        self.timer.timeout.connect(self._push)
         self._syncing = False
         self.blockCountChanged.connect(self._update_gutter_width)
         self.updateRequest.connect(self._update_gutter)
@@ -129,7 +129,10 @@ class JsonView(QPlainTextEdit):
         """Send pending typing to the document now (also run before any other edit)."""
         if self.timer.isActive():
             self.timer.stop()
-            self.document.set_text(self.toPlainText())
+            self._push()
+
+    def _push(self) -> None:
+        self.document.set_text(self.toPlainText())
 
     @property
     def pending(self) -> bool:

@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
             edit_menu.addAction(action)
         for action in (self.layers.delete_action, self.layers.up_action, self.layers.down_action):
             self.canvas.addAction(action)
+        self.addActions(self.layers.actions_for_window())
 
         view_menu = bar.addMenu("&View")
         self._action(view_menu, "Zoom in", lambda: self.canvas.zoom(1.25), QKeySequence.StandardKey.ZoomIn)
