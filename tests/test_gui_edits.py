@@ -91,7 +91,8 @@ def test_keyboard_shortcuts_on_the_outline(window, qtbot) -> None:
     doc = window.document
     doc.select("/network/deep/layers/0")
     window.layers.list.setFocus()
-    qtbot.keyClick(window.layers.list, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window.layers.list, Qt.Key.Key_D, ctrl_shift)
     assert len(doc.raw["network"]["deep"]["layers"]) == 3
     assert doc.selection == "/network/deep/layers/1"
     qtbot.keyClick(window.layers.list, Qt.Key.Key_Delete)

@@ -310,8 +310,10 @@ class NetworkCanvas(QGraphicsView):
         if self._updating:
             return
         chosen = [item for item in self.scene().selectedItems() if isinstance(item, BlockItem)]
-        if chosen:
-            self.document.select(chosen[0].subject)
+        current = subject_pointer(self.document.selection)
+        fresh = [item for item in chosen if item.subject != current]
+        if fresh:
+            self.document.select(fresh[0].subject)
 
     def block_for(self, ptr: str) -> BlockItem | None:
         """The first block that belongs to a pointer's subject."""

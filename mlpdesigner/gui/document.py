@@ -190,7 +190,9 @@ class Document(QObject):
         if not ops:
             return False
         if not self.editable:
-            raise ValueError("Expected a spec that is a JSON object. Received: text that is not; fix it in the JSON view")
+            raise ValueError(
+                "Expected a spec that is a JSON object. Received: text that is not; fix it in the JSON view"
+            )
         self.undo_stack.push(PatchCommand(self, ops, title, select))
         return True
 

@@ -204,7 +204,8 @@ class Inspector(QScrollArea):
         last = nodes[-1]
         shape = "(" + ", ".join(["None", *map(str, last.shape)]) + ")"
         params = sum(n.params for n in nodes)
-        return f"Keras: {', '.join(n.name + ' (' + n.keras_class + ')' for n in nodes)} → output {shape}, {params:,} params"
+        layers = ", ".join(f"{n.name} ({n.keras_class})" for n in nodes)
+        return f"Keras: {layers} → output {shape}, {params:,} params"
 
     def _build_object(self, form: QFormLayout, ptr: str, node: dict[str, Any], value: dict[str, Any]) -> None:
         for field in fields_for(node):

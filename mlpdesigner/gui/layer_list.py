@@ -103,7 +103,9 @@ class LayerPanel(QWidget):
             action = QAction(LAYER_TITLES[kind], self)
             action.setShortcut(QKeySequence(ADD_SHORTCUTS[kind]))
             action.setIconText(f"+ {LAYER_TITLES[kind]}")
-            action.setToolTip(f"Add a {LAYER_TITLES[kind].lower()} layer after the selected one ({ADD_SHORTCUTS[kind]})")
+            action.setToolTip(
+                f"Add a {LAYER_TITLES[kind].lower()} layer after the selected one ({ADD_SHORTCUTS[kind]})"
+            )
             action.triggered.connect(lambda _=False, k=kind: self.add_layer(k))
             self.add_menu.addAction(action)
             self.add_actions[kind] = action
@@ -193,7 +195,10 @@ class LayerPanel(QWidget):
                 entry(describe_layer(layer), f"{base}/{i}", i)
             header("Outputs")
             for i, out in enumerate(raw.get("outputs", []) if isinstance(raw.get("outputs"), list) else []):
-                label = f"{out.get('name', '?')}  {out.get('task', '?')} × {out.get('units', '?')}" if isinstance(out, dict) else "?"
+                if isinstance(out, dict):
+                    label = f"{out.get('name', '?')}  {out.get('task', '?')} × {out.get('units', '?')}"
+                else:
+                    label = "?"
                 entry(label, pointer("outputs", i))
             header("Settings")
             entry("Network", "/network")

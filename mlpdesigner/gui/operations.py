@@ -107,7 +107,7 @@ def add_layer_ops(raw: Any, kind: str, index: int | None = None) -> tuple[Ops, s
         raise ValueError(f"Expected one of {', '.join(LAYER_TEMPLATES)}. Received: {kind!r}")
     base = layers_pointer(raw)
     if base is None:
-        raise ValueError("Expected a spec with a stack of hidden layers. Received: none (fix the network section first)")
+        raise ValueError("Expected a spec with a stack of hidden layers. Received: none (fix the network first)")
     count = len(get(raw, base))
     index = count if index is None else max(0, min(index, count))
     return [{"op": "add", "path": f"{base}/{index}", "value": copy.deepcopy(LAYER_TEMPLATES[kind])}], f"{base}/{index}"

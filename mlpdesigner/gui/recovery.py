@@ -72,7 +72,9 @@ class RecoveryStore:
                 continue
             try:
                 record = json.loads(file.read_text("utf-8"))
-                item = Recovery(file, str(record["text"]), record.get("path"), float(record["saved_at"]), int(record["pid"]))
+                item = Recovery(
+                    file, str(record["text"]), record.get("path"), float(record["saved_at"]), int(record["pid"])
+                )
             except (OSError, ValueError, KeyError, TypeError):
                 continue
             if item.pid != os.getpid() and _alive(item.pid):
