@@ -147,3 +147,14 @@ def test_zoom_and_fit(window) -> None:
     assert window.canvas.transform().m11() == pytest.approx(4.0)
     window.canvas.fit()
     assert window.canvas.transform().m11() <= 1.0
+
+
+def test_mouse_click_on_a_block_selects_it(window, qtbot) -> None:
+    window.show()
+    qtbot.waitExposed(window)
+    window.canvas.fit()
+    block = window.canvas.blocks["aux"]
+    point = window.canvas.mapFromScene(block.pos())
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert window.document.selection == "/outputs/1"
+    assert "/outputs/1/task" in window.inspector.fields
