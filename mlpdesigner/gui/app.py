@@ -1,0 +1,96 @@
+"""Starting the designer: ``mlpdesigner gui [FILE] [--screenshot OUT.png]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication
+
+from ..errors import UserError
+from .main_window import DEFAULT_EXAMPLE, MainWindow
+
+SCREENSHOT_SIZE = (1280, 800)
+
+
+def application() -> QApplication:
+    """The running QApplication (created on first use)."""
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setOrganizationName("MLPDesigner")
+        QCoreApplication.setApplicationName("MLP Designer")
+        app = QApplication(sys.argv[:1])
+    return app  # type: ignore[return-value]
+
+
+def install_exception_hook(window: MainWindow) -> Any:
+    """Route uncaught exceptions (in any slot) to a readable message; returns the previous hook."""
+    previous = sys.excepthook
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        try:
+            window.show_exception(exc_type, exc, tb)
+        except Exception:  # noqa: BLE001 - never let the hook itself crash the app
+            previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+    return previous
+
+
+def render_screenshot(window: MainWindow, out: str | Path) -> Path:
+    """Show the window at 1280x800, let it lay out, and save it as PNG."""
+    app = application()
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    for _ in range(5):
+        app.processEvents()
+    window.canvas.fit()
+    app.processEvents()
+    target = Path(out)
+    if not window.grab().save(str(target), "PNG"):
+        raise UserError(f"Cannot write the screenshot {target}", hint="check that the folder exists and is writable")
+    return target
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the designer on ``args.file`` (or the built-in Wide & Deep example)."""
+    file = getattr(args, "file", None)
+    screenshot = getattr(args, "screenshot", None)
+    if file and not Path(file).exists():
+        raise UserError(f"Cannot open {file}: no such file", hint="check the path")
+    app = application()
+    if screenshot:  # a fresh layout and no recovery files: the picture shows the defaults
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        scratch = tempfile.mkdtemp(prefix="mlpdesigner-shot-")
+        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, recovery_dir=Path(scratch) / "recovery")
+        window.autosave_timer.stop()
+    else:
+        window = MainWindow()
+    if file:
+        window.open_file(file)
+    else:
+        window.open_example(DEFAULT_EXAMPLE)
+    if screenshot:
+        window.resize(*SCREENSHOT_SIZE)
+        target = render_screenshot(window, screenshot)
+        window.document.undo_stack.setClean()
+        window.close()
+        print(f"wrote {target}")
+        return 0
+    previous = install_exception_hook(window)
+    window.show()
+    QTimer.singleShot(0, window.offer_recovery)
+    try:
+        return app.exec()
+    finally:
+        sys.excepthook = previous

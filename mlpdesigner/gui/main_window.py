@@ -1,0 +1,397 @@
+"""The designer's main window: canvas, outline, inspector, JSON view, problems, summary, files."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
+
+from ..resources import example_path
+from ..spec.problems import Problem
+from .canvas import NetworkCanvas
+from .dialogs import Dialogs
+from .document import Document
+from .gallery import templates
+from .inspector import Inspector
+from .json_view import JsonView
+from .layer_list import LayerPanel
+from .operations import layer_list, layers_pointer, subject_pointer
+from .panels import ProblemsPanel, SummaryPanel
+from .recovery import RecoveryStore
+
+APP_NAME = "MLP Designer"
+#: Milliseconds between autosaves of unsaved work to the recovery file.
+AUTOSAVE_MS = 30_000
+MAX_RECENT = 10
+DEFAULT_EXAMPLE = "wide_deep_aux_output"
+
+
+def default_recovery_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".mlpdesigner") / "recovery"
+
+
+class MainWindow(QMainWindow):
+    """One design in one window."""
+
+    def __init__(
+        self,
+        *,
+        settings: QSettings | None = None,
+        dialogs: Dialogs | None = None,
+        recovery_dir: str | os.PathLike[str] | None = None,
+        autosave_ms: int = AUTOSAVE_MS,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("MLPDesigner", "designer")
+        self.dialogs = dialogs or Dialogs()
+        self.recovery = RecoveryStore(recovery_dir or default_recovery_dir())
+        self.document = Document(self)
+        self.setObjectName("main_window")
+        self.resize(1280, 800)
+
+        self.canvas = NetworkCanvas(self.document)
+        self.canvas.setObjectName("canvas")
+        self.json_view = JsonView(self.document)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("central_tabs")
+        self.tabs.addTab(self.canvas, "Diagram")
+        self.tabs.addTab(self.json_view, "JSON")
+        self.setCentralWidget(self.tabs)
+
+        self.layers = LayerPanel(self.document)
+        self.inspector = Inspector(self.document)
+        self.problems = ProblemsPanel(self.document)
+        self.summary = SummaryPanel(self.document)
+        self.outline_dock = self._dock("Outline", self.layers, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems_dock = self._dock("Problems and advice", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.problems_dock.raise_()
+        self._layout_restored = False
+        for dock in (self.outline_dock, self.inspector_dock):
+            dock.setMinimumWidth(200)
+
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self._build_actions()
+        self.problems.navigate.connect(self.navigate_to)
+        self.document.changed.connect(self._update_status)
+        self.document.dirty_changed.connect(lambda _dirty: self._update_title())
+        self.document.path_changed.connect(self._update_title)
+        self.document.changed.connect(self._update_title)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(autosave_ms)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self._restore_layout()
+        self._update_title()
+        self._update_status()
+
+    # ----- construction --------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower().replace(" ", "_") + "_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, menu: QMenu, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "New from template…", self.new_from_template, QKeySequence.StandardKey.New,
+                     "Start a design from one of the starter designs")
+        self._action(file_menu, "Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open recent")
+        self.save_action = self._action(file_menu, "Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "Save as…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        file_menu.addSeparator()
+        self._action(file_menu, "Export diagram as PNG…", lambda: self.export_diagram("png"))
+        self._action(file_menu, "Export diagram as SVG…", lambda: self.export_diagram("svg"))
+        file_menu.addSeparator()
+        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self.document.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.disconnect()
+        self.undo_action.triggered.connect(self.document.undo)
+        self.redo_action = self.document.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.redo_action.triggered.disconnect()
+        self.redo_action.triggered.connect(self.document.redo)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        edit_menu.addMenu(self.layers.add_menu)
+        for action in (self.layers.insert_action, self.layers.duplicate_action, self.layers.delete_action,
+                       self.layers.up_action, self.layers.down_action):
+            edit_menu.addAction(action)
+        for action in (self.layers.delete_action, self.layers.up_action, self.layers.down_action):
+            self.canvas.addAction(action)
+        self.addActions(self.layers.actions_for_window())
+
+        view_menu = bar.addMenu("&View")
+        self._action(view_menu, "Zoom in", lambda: self.canvas.zoom(1.25), QKeySequence.StandardKey.ZoomIn)
+        self._action(view_menu, "Zoom out", lambda: self.canvas.zoom(0.8), QKeySequence.StandardKey.ZoomOut)
+        self._action(view_menu, "Actual size", self.canvas.reset_zoom, "Ctrl+0")
+        self._action(view_menu, "Fit to view", self.canvas.fit, "Ctrl+F")
+        view_menu.addSeparator()
+        self._action(view_menu, "Diagram", lambda: self.tabs.setCurrentWidget(self.canvas), "Ctrl+1")
+        self._action(view_menu, "JSON", lambda: self.tabs.setCurrentWidget(self.json_view), "Ctrl+2")
+        view_menu.addSeparator()
+        for dock in (self.outline_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+            view_menu.addAction(dock.toggleViewAction())
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(self.undo_action)
+        toolbar.addAction(self.redo_action)
+        toolbar.addSeparator()
+        for kind in ("dense", "dropout", "batch_normalization", "activation"):
+            toolbar.addAction(self.layers.add_actions[kind])
+        toolbar.addSeparator()
+        self._tool(toolbar, "Fit", self.canvas.fit)
+        self._tool(toolbar, "Zoom +", lambda: self.canvas.zoom(1.25))
+        self._tool(toolbar, "Zoom −", lambda: self.canvas.zoom(0.8))
+        self._refresh_recent_menu()
+
+    def _tool(self, toolbar: Any, text: str, slot: Any) -> None:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        toolbar.addAction(action)
+
+    # ----- title and status ----------------------------------------------------------------------
+    def _update_title(self) -> None:
+        name = self.document.display_name
+        self.setWindowTitle(f"{name}[*] — {APP_NAME}")
+        self.setWindowModified(self.document.dirty)
+
+    def _update_status(self) -> None:
+        spec = self.document.spec
+        errors = len(spec.errors)
+        if spec.plan is not None:
+            self.status_label.setText(
+                f"valid · {spec.plan.total_params:,} params · {len(spec.advice)} advice"
+            )
+        else:
+            self.status_label.setText(f"{errors} error{'s' * (errors != 1)}")
+
+    # ----- files ---------------------------------------------------------------------------------
+    def open_file(self, path: str | os.PathLike[str]) -> bool:
+        """Open a design; broken files open in the JSON view with their problems."""
+        try:
+            self.document.load_file(path)
+        except OSError as exc:
+            self.dialogs.error(self, "Cannot open the file", f"Cannot read {path}: {exc.strerror or exc}")
+            return False
+        self._add_recent(str(Path(path).resolve()))
+        self._after_load()
+        return True
+
+    def _after_load(self) -> None:
+        if not self.document.editable:
+            self.tabs.setCurrentWidget(self.json_view)
+        else:
+            self.tabs.setCurrentWidget(self.canvas)
+        if not self.document.spec.ok:
+            first = next(p for p in self.document.spec.problems if p.is_error)
+            self.json_view.go_to(first.line, first.column)
+        elif layers_pointer(self.document.raw) and layer_list(self.document.raw):
+            self.document.select(f"{layers_pointer(self.document.raw)}/0")
+        self.canvas._fit_pending = True
+        self.canvas.fit()
+
+    def open_example(self, name: str = DEFAULT_EXAMPLE) -> None:
+        """Open a starter design as an unsaved copy."""
+        self.document.load_text(example_path(name).read_text("utf-8"))
+        self._after_load()
+
+    def new_from_template(self, name: str | None = None) -> bool:
+        """Start a new, untitled design from a starter design (asks which when ``name`` is None)."""
+        if not self.maybe_save():
+            return False
+        name = name or self.dialogs.choose_template(self)
+        if not name:
+            return False
+        if name not in {t.name for t in templates()}:
+            raise KeyError(name)
+        self.open_example(name)
+        return True
+
+    def open_dialog(self) -> bool:
+        if not self.maybe_save():
+            return False
+        folder = str(self.document.path.parent) if self.document.path else str(Path.cwd())
+        path = self.dialogs.open_path(self, folder)
+        return self.open_file(path) if path else False
+
+    def save(self) -> bool:
+        """Save to the current file (asks for a name when there is none)."""
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        suggested = str(self.document.path or Path.cwd() / f"{self.document.spec.name}.json")
+        path = self.dialogs.save_path(self, suggested)
+        return self._save_to(Path(path)) if path else False
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            saved = self.document.save(path)
+        except OSError as exc:
+            self.dialogs.error(self, "Cannot save", f"Cannot save to {path}: {exc.strerror or exc}.\n"
+                                                    "The design is still open and unsaved; try another place.")
+            return False
+        self.recovery.clear()
+        self._add_recent(str(saved))
+        self.statusBar().showMessage(f"Saved {saved}", 4000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved work; True when it is fine to go on."""
+        if not self.document.dirty:
+            return True
+        answer = self.dialogs.confirm_discard(self, self.document.display_name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def export_diagram(self, kind: str) -> bool:
+        stem = self.document.path.stem if self.document.path else self.document.spec.name
+        file_filter = "PNG image (*.png)" if kind == "png" else "SVG image (*.svg)"
+        path = self.dialogs.export_path(self, str(Path.cwd() / f"{stem}.{kind}"), file_filter)
+        if not path:
+            return False
+        try:
+            (self.canvas.export_png if kind == "png" else self.canvas.export_svg)(path)
+        except OSError as exc:
+            self.dialogs.error(self, "Cannot export", str(exc))
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    # ----- recent files --------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str) -> None:
+        files = [path] + [f for f in self.recent_files() if f != path]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for file in files:
+            self.recent_menu.addAction(file, lambda f=file: self.maybe_save() and self.open_file(f))
+        self.recent_menu.setEnabled(bool(files))
+
+    # ----- recovery ------------------------------------------------------------------------------
+    def autosave(self) -> Path | None:
+        """Write unsaved work to this window's recovery file (nothing when clean)."""
+        if not self.document.dirty:
+            self.recovery.clear()
+            return None
+        self.document.flush()
+        return self.recovery.write(self.document.text, str(self.document.path) if self.document.path else None)
+
+    def offer_recovery(self) -> bool:
+        """Offer the newest recovery file left by a crash; True when one was restored."""
+        for item in self.recovery.leftovers():
+            answer = self.dialogs.offer_recovery(self, item)
+            if answer == "restore":
+                path = Path(item.original_path) if item.original_path else None
+                self.document.load_text(item.text, path, dirty=True)
+                self.recovery.discard(item)
+                self._after_load()
+                self.autosave()
+                return True
+            if answer == "discard":
+                self.recovery.discard(item)
+            else:
+                return False
+        return False
+
+    # ----- navigation ----------------------------------------------------------------------------
+    def navigate_to(self, problem: Problem) -> None:
+        """Go to a problem's place: its canvas block and form field, and its line in the JSON text."""
+        self.json_view.go_to(problem.line, problem.column)
+        subject = subject_pointer(problem.path)
+        if not self.document.editable or not subject or self.tabs.currentWidget() is self.json_view:
+            self.tabs.setCurrentWidget(self.json_view)
+            self.json_view.setFocus()
+            return
+        self.document.select(subject)
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+        block = self.canvas.block_for(subject)
+        if block is not None:
+            self.canvas.centerOn(block)
+        self.inspector.focus_field(problem.path)
+
+    # ----- errors --------------------------------------------------------------------------------
+    def show_exception(self, exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        """Show an unexpected error readably; the window stays open and the design is kept."""
+        detail = "".join(traceback.format_exception(exc_type, exc, tb))
+        print(detail, file=__import__("sys").stderr)
+        message = (f"Something went wrong: {exc_type.__name__}: {exc}\n\n"
+                   "Your design is still open. If this keeps happening, save your work and report the "
+                   "details printed on the terminal.")
+        self.statusBar().showMessage(f"Error: {exc}", 10000)
+        self.dialogs.error(self, "Unexpected error", message)
+
+    # ----- layout and closing ----------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self._layout_restored = self.restoreState(state)
+
+    def default_dock_sizes(self) -> None:
+        """The first-start layout: a narrow outline, a roomy inspector, a short problems strip."""
+        self.resizeDocks([self.outline_dock, self.inspector_dock], [220, 370], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._layout_restored:
+            self._layout_restored = True
+            self.default_dock_sizes()
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_layout()
+        self.autosave_timer.stop()
+        self.recovery.clear()
+        event.accept()

@@ -1,0 +1,198 @@
+"""The problems-and-advice panel and the summary panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..spec import summarize
+from ..spec.problems import CODES, Problem
+from .document import Document
+
+SEVERITY_COLORS = {"error": "#dc2626", "warning": "#b45309", "info": "#2563eb"}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class ProblemsPanel(QWidget):
+    """Schema errors, semantic errors and lint advice; double-click goes to the place."""
+
+    #: Emitted with the problem the user wants to see.
+    navigate = Signal(object)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.tree = QTreeWidget(self)
+        self.tree.setObjectName("problems")
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["Code", "Where", "Line", "Message"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setAlternatingRowColors(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.tree.setColumnWidth(1, 190)
+        self.fix_button = QPushButton("Apply fix", self)
+        self.fix_button.setEnabled(False)
+        self.fix_button.setToolTip("Apply the selected advice's fix (undoable)")
+        self.status = QLabel(self)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.fix_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.tree)
+        self.problems: list[Problem] = []
+        self.tree.itemDoubleClicked.connect(self._double_clicked)
+        self.tree.currentItemChanged.connect(self._current_changed)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.fix_button.clicked.connect(self.apply_selected_fix)
+        document.changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Refill the list from the document's latest analysis."""
+        self.problems = sorted(
+            self.document.spec.problems, key=lambda p: (SEVERITY_ORDER[p.severity], p.line or 0, p.code)
+        )
+        self.tree.clear()
+        for index, problem in enumerate(self.problems):
+            where = problem.path or "/"
+            item = QTreeWidgetItem([problem.code, where, str(problem.line or ""), problem.message])
+            item.setData(0, Qt.ItemDataRole.UserRole, index)
+            color = QBrush(QColor(SEVERITY_COLORS[problem.severity]))
+            item.setForeground(0, color)
+            tip = f"{problem.severity} {problem.code} ({CODES.get(problem.code, '')}): {problem.message}"
+            if problem.fix:
+                tip += f"\nFix available: {problem.fix_title or 'apply the suggested change'}"
+            for column in range(4):
+                item.setToolTip(column, tip)
+            if problem.fix:
+                item.setText(3, problem.message + "   [fix]")
+            self.tree.addTopLevelItem(item)
+        errors = sum(p.is_error for p in self.problems)
+        advice = len(self.problems) - errors
+        if not self.problems:
+            self.status.setText("<span style='color:#15803d'>No problems. The design is valid.</span>")
+        else:
+            self.status.setText(
+                f"<b style='color:#dc2626'>{errors} error{'s' * (errors != 1)}</b>, "
+                f"{advice} advice" + ("  (double-click to go to the place)" if self.problems else "")
+            )
+        self.fix_button.setEnabled(False)
+
+    def selected(self) -> Problem | None:
+        item = self.tree.currentItem()
+        if item is None:
+            return None
+        return self.problems[item.data(0, Qt.ItemDataRole.UserRole)]
+
+    def select_row(self, row: int) -> None:
+        self.tree.setCurrentItem(self.tree.topLevelItem(row))
+
+    def _current_changed(self, *_args: Any) -> None:
+        problem = self.selected()
+        self.fix_button.setEnabled(bool(problem and problem.fix and self.document.editable))
+        if problem and problem.fix:
+            self.fix_button.setToolTip(f"{problem.fix_title or 'Apply the fix'} (undoable)")
+
+    def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        self.navigate.emit(self.problems[item.data(0, Qt.ItemDataRole.UserRole)])
+
+    def _context_menu(self, pos: Any) -> None:
+        problem = self.selected()
+        if problem is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Go to", lambda: self.navigate.emit(problem))
+        if problem.fix and self.document.editable:
+            menu.addAction(f"Apply fix: {problem.fix_title or 'suggested change'}", self.apply_selected_fix)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def apply_selected_fix(self) -> bool:
+        """Apply the selected problem's fix as one undoable edit."""
+        problem = self.selected()
+        if problem is None or not problem.fix:
+            return False
+        from .operations import subject_pointer
+
+        return self.document.apply(list(problem.fix), f"Apply fix: {problem.fix_title or problem.code}",
+                                   select=subject_pointer(problem.path) or None)
+
+
+class SummaryPanel(QWidget):
+    """The pure-Python layer table and parameter totals (no TensorFlow)."""
+
+    HEADERS = ["Layer", "Type", "Output shape", "Params", "Connected to"]
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.table = QTableWidget(0, len(self.HEADERS), self)
+        self.table.setObjectName("summary")
+        self.table.setHorizontalHeaderLabels(self.HEADERS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.totals = QLabel(self)
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.totals)
+        layout.addWidget(self.table)
+        self.table.cellDoubleClicked.connect(self._double_clicked)
+        self.paths: list[str] = []
+        document.changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        spec = self.document.spec
+        self.table.setRowCount(0)
+        self.paths = []
+        if spec.plan is None:
+            self.totals.setText("No summary while the design has errors.")
+            return
+        summary = summarize(spec)
+        self.table.setRowCount(len(summary.layers))
+        for row, layer in enumerate(summary.layers):
+            shape = "(" + ", ".join("None" if d is None else str(d) for d in layer.output_shape) + ")"
+            values = [layer.name, layer.keras_class, shape, f"{layer.params:,}", ", ".join(layer.inputs)]
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if column == 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, column, item)
+            self.paths.append(layer.spec_path)
+        self.table.resizeColumnsToContents()
+        self.totals.setText(
+            f"<b>{summary.name}</b>: total params <b>{summary.total_params:,}</b> "
+            f"(trainable {summary.trainable_params:,}, non-trainable {summary.non_trainable_params:,}); "
+            f"inputs {', '.join(summary.inputs)}; outputs {', '.join(summary.outputs)}"
+        )
+
+    def _double_clicked(self, row: int, _column: int) -> None:
+        from .operations import subject_pointer
+
+        self.document.select(subject_pointer(self.paths[row]))

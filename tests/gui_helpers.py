@@ -1,0 +1,78 @@
+"""Shared helpers for the designer tests: a window with scripted dialogs and private settings."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from mlpdesigner.gui.dialogs import Dialogs  # noqa: E402
+from mlpdesigner.gui.main_window import MainWindow  # noqa: E402
+from mlpdesigner.resources import example_path  # noqa: E402
+
+
+class ScriptedDialogs(Dialogs):
+    """Dialogs that answer from queues and record what they were asked; never modal."""
+
+    def __init__(self) -> None:
+        self.paths: list[str | None] = []
+        self.discard_answers: list[str] = []
+        self.recovery_answers: list[str] = []
+        self.templates: list[str | None] = []
+        self.errors: list[tuple[str, str]] = []
+        self.asked_discard = 0
+
+    def open_path(self, parent: Any, folder: str) -> str | None:
+        return self.paths.pop(0)
+
+    def save_path(self, parent: Any, suggested: str) -> str | None:
+        return self.paths.pop(0)
+
+    def export_path(self, parent: Any, suggested: str, file_filter: str) -> str | None:
+        return self.paths.pop(0)
+
+    def confirm_discard(self, parent: Any, name: str) -> str:
+        self.asked_discard += 1
+        return self.discard_answers.pop(0) if self.discard_answers else "discard"
+
+    def error(self, parent: Any, title: str, message: str) -> None:
+        self.errors.append((title, message))
+
+    def offer_recovery(self, parent: Any, item: Any) -> str:
+        return self.recovery_answers.pop(0)
+
+    def choose_template(self, parent: Any) -> str | None:
+        return self.templates.pop(0)
+
+
+def make_window(qtbot: Any, tmp_path: Path, file: str | Path | None = None, example: str | None = None) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, dialogs=ScriptedDialogs(), recovery_dir=tmp_path / "recovery")
+    qtbot.addWidget(window)
+    if file is not None:
+        window.open_file(file)
+    elif example is not None:
+        window.open_example(example)
+    return window
+
+
+def copy_example(tmp_path: Path, name: str) -> Path:
+    target = tmp_path / f"{name}.json"
+    target.write_text(example_path(name).read_text("utf-8"), "utf-8")
+    return target
+
+
+def snapshot(window: MainWindow) -> tuple[Any, str]:
+    return copy.deepcopy(window.document.raw), window.document.text
+
+
+def close_clean(window: MainWindow) -> None:
+    """Mark the window saved so closing it in teardown asks nothing."""
+    window.document.undo_stack.setClean()
+    window.document._forced_dirty = False
