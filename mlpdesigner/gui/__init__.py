@@ -1,5 +1,5 @@
 """The designer window (PySide6). The only package that imports Qt; it never imports TensorFlow."""
 
-from ._refcount_guard import install as _install_refcount_guard
+from .qtcheck import check as _check_qt
 
-_install_refcount_guard()
+_check_qt()
