@@ -1,0 +1,298 @@
+"""The ``train``, ``evaluate``, ``predict`` and ``demo`` commands.
+
+``mlpdesigner train SPEC [--data FILE] [--epochs N] [--batch-size N] [--out DIR] [--progress P] [--seed N]``
+    ``--progress`` (bar, jsonl or none) defaults to ``bar`` when stdout is a terminal, else ``none``
+    (a short summary at the end either way). ``jsonl`` makes stdout carry
+    only JSON events, one per line (format: :mod:`mlpdesigner.train.progress`);
+    everything else TensorFlow or Python prints goes to stderr. SIGINT and
+    SIGTERM stop the run after the current batch and still write the run
+    folder (status ``stopped``); a second signal stops at once.
+    Exit codes: 0 completed or stopped, 1 failed (or invalid spec), 2 bad input.
+``mlpdesigner evaluate RUN_DIR [--data FILE] [--json]``
+    Metrics on the run's test split (the same rows as in training: same data,
+    seed and split settings), or on every row of ``--data``.
+``mlpdesigner predict RUN_DIR --data FILE -o OUT.csv``
+    One row per data row. Columns per output: regression ``name`` (one unit)
+    or ``name_<i>``; binary ``name`` (the predicted label) and
+    ``name_probability`` (probability of the second class); multiclass
+    ``name`` (the predicted label) and ``name_<class>`` (one probability per
+    class); multilabel ``name_<label>`` (0/1 at 0.5) and
+    ``name_<label>_probability``.
+``mlpdesigner demo [--out DIR]``
+    Trains the built-in Wide & Deep design on the bundled housing data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..errors import UserError
+from ..spec import Spec, SpecError, load_spec
+from .progress import BarReporter, JsonlReporter, QuietReporter, Reporter, StopRequest
+
+#: The design ``mlpdesigner demo`` trains (under resources/).
+DEMO_SPEC = ("demo", "housing_wide_deep.json")
+
+
+@contextlib.contextmanager
+def graceful_stop(stop: StopRequest) -> Iterator[None]:
+    """SIGINT/SIGTERM request a stop after the current batch; a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = [signal.SIGINT, signal.SIGTERM]
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.requested:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+            raise KeyboardInterrupt
+        stop.request(f"stopped by {signal.Signals(signum).name}")
+
+    for sig in signals:
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def stdout_for_events() -> Iterator[IO[str]]:
+    """A stream on the real stdout for JSON events; everything else written to stdout goes to stderr.
+
+    At the file-descriptor level where possible, so that messages printed by
+    TensorFlow's C++ code cannot mix with the events either.
+    """
+    stream = sys.stdout
+    try:
+        out_fd, err_fd = stream.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        with contextlib.redirect_stdout(sys.stderr):
+            yield stream
+        return
+    stream.flush()
+    saved = os.dup(out_fd)
+    events = open(os.dup(out_fd), "w", encoding="utf-8", buffering=1, closefd=True)
+    os.dup2(err_fd, out_fd)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield events
+    finally:
+        events.flush()
+        sys.stdout.flush()
+        os.dup2(saved, out_fd)
+        os.close(saved)
+        events.close()
+
+
+def _spec_error_text(exc: SpecError) -> str:
+    return "; ".join(p.format(exc.source or "<spec>") for p in exc.problems if p.is_error)
+
+
+def _train_with_progress(spec: Any, args: argparse.Namespace, progress: str | None, **overrides: Any) -> Any:
+    from .runner import train
+
+    progress = progress or ("bar" if sys.stdout.isatty() else "none")
+    stop = StopRequest()
+    with graceful_stop(stop):
+        if progress != "jsonl":
+            reporter: Reporter = BarReporter(sys.stdout) if progress == "bar" else QuietReporter(sys.stdout)
+            return train(spec, reporter=reporter, stop=stop, **overrides)
+        with stdout_for_events() as events:
+            jsonl = JsonlReporter(events)
+            try:
+                return train(spec, reporter=jsonl, stop=stop, **overrides)
+            except UserError as exc:
+                jsonl.error(str(exc))
+                raise
+            except SpecError as exc:
+                jsonl.error(_spec_error_text(exc))
+                raise
+            except Exception as exc:
+                jsonl.error(f"internal error: {type(exc).__name__}: {exc}")
+                raise
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``mlpdesigner train``: train a spec and write a run folder."""
+    result = _train_with_progress(
+        args.spec,
+        args,
+        getattr(args, "progress", None),
+        data_path=getattr(args, "data", None),
+        out=getattr(args, "out", None),
+        epochs=getattr(args, "epochs", None),
+        batch_size=getattr(args, "batch_size", None),
+        seed=getattr(args, "seed", None),
+    )
+    return result.exit_code
+
+
+# --------------------------------------------------------------------------- trained runs
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, dict[str, Any], Any]:
+    """(folder, frozen spec, run.json, Keras model) of a run folder."""
+    run = Path(run_dir).expanduser().resolve()
+    if not run.is_dir():
+        raise UserError(f"Run folder not found: {run}. Expected a folder written by mlpdesigner train.")
+    for name in ("spec.json", "run.json"):
+        if not (run / name).is_file():
+            raise UserError(f"{run}: no {name}. Expected a folder written by mlpdesigner train.")
+    try:
+        info = json.loads((run / "run.json").read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{run / 'run.json'}: cannot read it: {exc}") from None
+    if not (run / "model.keras").is_file():
+        why = f" (the run {info.get('status')}: {info.get('reason')})" if info.get("status") != "completed" else ""
+        raise UserError(f"{run}: no model.keras{why}. Expected a run that saved its model.")
+    spec = load_spec(run / "spec.json")
+    from .. import tfenv
+
+    tfenv.quiet()
+    from .runner import setup_device
+
+    requested = (spec.filled or {})["training"]["device"]
+    setup_device("auto" if requested == "gpu" else requested)
+    import keras
+
+    try:
+        model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file is the user's input
+        raise UserError(f"{run / 'model.keras'}: cannot load the model: {type(exc).__name__}: {exc}") from None
+    return run, spec, info, model
+
+
+def _check_same_data(info: dict[str, Any], dataset: Any) -> None:
+    recorded = (info.get("data") or {}).get("sha256")
+    if recorded and recorded != dataset.sha256:
+        print(
+            f"warning: {dataset.path} changed since the run was trained (SHA-256 differs); "
+            "the test split is not the one the run held out",
+            file=sys.stderr,
+        )
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``mlpdesigner evaluate``: metrics of a trained run."""
+    from .data import load_dataset, read_data
+    from .runner import evaluate_split
+
+    run, spec, info, model = load_run(args.run)
+    classes = info.get("classes") or {}
+    batch_size = (info.get("training") or {}).get("batch_size") or 32
+    if args.data:
+        dataset = read_data(spec, args.data, classes=classes)
+        split = dataset.subset(np.arange(dataset.rows))
+        where = "file"
+    else:
+        dataset = load_dataset(spec, classes=classes)
+        _check_same_data(info, dataset)
+        split = dataset.test
+        where = "test"
+        if split.rows == 0:
+            raise UserError(f"{run}: the run has no test split (data.test_split is 0). Expected --data FILE.")
+    metrics = evaluate_split(model, split, batch_size) or {}
+    report = {"run_dir": str(run), "data": str(dataset.path), "split": where, "rows": split.rows, "metrics": metrics}
+    if getattr(args, "json", False):
+        print(json.dumps(report, indent=2))
+    else:
+        label = "test split" if where == "test" else "all rows"
+        print(f"{run.name}: {label} of {dataset.path} ({split.rows} rows)")
+        for key, value in metrics.items():
+            print(f"  {key:<24s} {value:.6g}")
+    return 0
+
+
+def prediction_columns(spec: Spec, info: dict[str, Any], predictions: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Output columns by name (see the module docstring for the layout)."""
+    filled = spec.filled or {}
+    classes = info.get("classes") or {}
+    columns: dict[str, Any] = {}
+    for out in filled["outputs"]:
+        name, task = out["name"], out["task"]
+        values = np.asarray(predictions[name], dtype=np.float64).reshape(len(predictions[name]), -1)
+        names = classes.get(name) or out.get("classes")
+        if task == "regression":
+            if values.shape[1] == 1:
+                columns[name] = values[:, 0]
+            else:
+                for i in range(values.shape[1]):
+                    columns[f"{name}_{i}"] = values[:, i]
+        elif task == "binary":
+            labels = names if names and len(names) == 2 else ["0", "1"]
+            columns[name] = np.where(values[:, 0] >= 0.5, labels[1], labels[0])
+            columns[f"{name}_probability"] = values[:, 0]
+        elif task == "multiclass":
+            labels = [(names[i] if names and i < len(names) else str(i)) for i in range(values.shape[1])]
+            columns[name] = np.asarray(labels, dtype=object)[values.argmax(axis=1)]
+            for i, label in enumerate(labels):
+                columns[f"{name}_{label}"] = values[:, i]
+        else:
+            labels = [(names[i] if names and i < len(names) else str(i)) for i in range(values.shape[1])]
+            for i, label in enumerate(labels):
+                columns[f"{name}_{label}"] = (values[:, i] >= 0.5).astype(int)
+            for i, label in enumerate(labels):
+                columns[f"{name}_{label}_probability"] = values[:, i]
+    return columns
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """``mlpdesigner predict``: predictions of a trained run for a data file, as CSV."""
+    import pandas as pd
+
+    from ..atomic import atomic_write_text
+    from .data import read_data
+    from .runner import model_inputs
+
+    output = Path(args.output).expanduser()
+    if not output.parent.resolve().is_dir():
+        raise UserError(f"-o {args.output}: the folder {output.parent} does not exist. Expected an existing folder.")
+    run, spec, info, model = load_run(args.run)
+    dataset = read_data(spec, args.data, targets=False)
+    raw = model.predict(model_inputs(model, dataset.x), batch_size=1024, verbose=0)
+    names = [o["name"] for o in (spec.filled or {})["outputs"]]
+    if isinstance(raw, dict):
+        predictions = {k: np.asarray(v) for k, v in raw.items()}
+    elif isinstance(raw, (list, tuple)):
+        predictions = dict(zip(names, map(np.asarray, raw)))
+    else:
+        predictions = {names[0]: np.asarray(raw)}
+    frame = pd.DataFrame(prediction_columns(spec, info, predictions))
+    atomic_write_text(output, frame.to_csv(index=False, float_format="%.7g", lineterminator="\n"))
+    print(f"Wrote {len(frame)} predictions ({', '.join(frame.columns)}) to {output}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``mlpdesigner demo``: train the built-in Wide & Deep design on the bundled housing data."""
+    from ..resources import data_path
+
+    spec_path = data_path("resources", *DEMO_SPEC)
+    result = _train_with_progress(str(spec_path), args, None, out=getattr(args, "out", None))
+    run = result.run_dir
+    print(f"\nDemo: trained the Wide & Deep design {spec_path}")
+    print(f"on the bundled data {load_spec(run / 'spec.json').data_file()}.")
+    print(f"Wrote {run}:")
+    for path in sorted(run.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            print(f"  {path.name:<20s} {path.stat().st_size:>9,d} bytes")
+    print("Next:")
+    print(f"  mlpdesigner evaluate {run}")
+    print(f"  mlpdesigner predict {run} --data {load_spec(run / 'spec.json').data_file()} -o predictions.csv")
+    print(f"  mlpdesigner export {run} --format onnx -o model.onnx")
+    return result.exit_code

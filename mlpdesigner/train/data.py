@@ -1,0 +1,631 @@
+"""Training data: read a CSV or ``.npz`` file through the spec's column mapping, check it, split it.
+
+Pure NumPy and pandas; no TensorFlow.
+
+The mapping is ``data.columns``: for each input and output name, the list of
+data columns that feed it, in order.
+
+File formats
+    - **CSV** (any extension but ``.npz``; ``.tsv`` is read tab-separated): the
+      first line names the columns. Blank lines are skipped; row numbers in
+      messages are line numbers in the file (the header is line 1).
+    - **NumPy ``.npz``**: for each input or output name, a key of that name
+      holding the whole block (``N x columns``, or any shape whose trailing
+      dimensions hold that many values, e.g. ``N x 28 x 28`` images; a 1-D
+      array for a single label column); otherwise one 1-D key per mapped
+      column name. Object (pickled) arrays are refused. Row numbers in
+      messages are 0-based array indices.
+
+Targets by task
+    - ``regression``: float columns, one per unit.
+    - ``binary``: one column of 0/1 values (or ``True``/``False``), or exactly two
+      distinct labels, mapped to 0 and 1 in sorted order (numbers sort
+      numerically, text alphabetically); the class names are kept.
+    - ``multiclass``: one label column, or ``units`` one-hot 0/1 columns.
+      Integer labels ``0 <= label < units`` are class indices themselves;
+      any other labels (text, or integers outside that range) are sorted and
+      numbered. Class names come from the output's ``classes`` in the spec
+      when it lists them. The target is an integer index, or a one-hot row
+      when the output's loss is ``categorical_crossentropy``.
+    - ``multilabel``: one 0/1 column per unit; the column names are the labels.
+
+Splits
+    Rows are shuffled with the training seed (when ``data.shuffle``), then
+    ``data.test_split`` and ``data.validation_split`` of them are held out.
+    With ``data.stratify`` the first binary or multiclass output keeps its
+    class proportions in every split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+from ..spec import Spec, load_spec
+
+#: The three splits, in the order rows are assigned.
+SPLITS = ("train", "validation", "test")
+
+_MAX_LISTED = 12
+
+
+def _listing(names: Sequence[Any], limit: int = _MAX_LISTED) -> str:
+    shown = ", ".join(repr(str(n)) for n in list(names)[:limit])
+    more = len(names) - limit
+    return shown + (f", ... ({more} more)" if more > 0 else "")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Source:
+    """A data file as a set of named blocks; knows how to name a row in messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.format = "npz" if path.suffix.lower() == ".npz" else "csv"
+        self._frame: Any = None
+        self._npz: dict[str, np.ndarray] = {}
+        self._lines: np.ndarray | None = None
+        if self.format == "npz":
+            self._read_npz()
+        else:
+            self._read_csv()
+
+    # -- reading
+    def _read_csv(self) -> None:
+        import pandas as pd
+
+        sep = "\t" if self.path.suffix.lower() == ".tsv" else ","
+        try:
+            frame = pd.read_csv(self.path, sep=sep, skip_blank_lines=False, low_memory=False)
+        except pd.errors.EmptyDataError:
+            raise UserError(f"{self.path}: the data file is empty. Expected a header line and data rows.") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise UserError(f"{self.path}: cannot read it as CSV: {exc}") from None
+        # Blank lines (kept above so that row numbers match the file) are dropped here.
+        blank = frame.isna().all(axis=1).to_numpy()
+        lines = np.arange(len(frame)) + 2
+        if blank.any():
+            frame = frame.loc[~blank].reset_index(drop=True)
+            lines = lines[~blank]
+        self._frame = frame
+        self._lines = lines
+        self.columns = [str(c) for c in frame.columns]
+        self.rows = len(frame)
+
+    def _read_npz(self) -> None:
+        try:
+            with np.load(self.path, allow_pickle=False) as archive:
+                self._npz = {key: archive[key] for key in archive.files}
+        except ValueError as exc:
+            raise UserError(
+                f"{self.path}: cannot read the .npz file: {exc}. Expected numeric or text arrays (no pickled objects)."
+            ) from None
+        except (OSError, EOFError) as exc:
+            raise UserError(f"{self.path}: cannot read the .npz file: {exc}") from None
+        self.columns = sorted(self._npz)
+        lengths = {key: (arr.shape[0] if arr.ndim else 0) for key, arr in self._npz.items()}
+        if not lengths:
+            raise UserError(f"{self.path}: the .npz file holds no arrays.")
+        counts = set(lengths.values())
+        if len(counts) != 1:
+            detail = ", ".join(f"{k}: {v}" for k, v in sorted(lengths.items()))
+            raise UserError(f"{self.path}: Expected every array to have the same number of rows. Received: {detail}")
+        self.rows = counts.pop()
+
+    # -- access
+    def row_name(self, position: int) -> str:
+        """How a row is called in messages: its line in a CSV file, its index in an .npz array."""
+        if self._lines is not None:
+            return f"row {int(self._lines[position])}"
+        return f"row index {position}"
+
+    def block(self, name: str, columns: list[str], role: str) -> Any:
+        """The mapped columns of one input or output as a pandas DataFrame (columns in mapping order)."""
+        import pandas as pd
+
+        if self.format == "csv":
+            missing = [c for c in columns if c not in self._frame.columns]
+            if missing:
+                raise UserError(
+                    f"{self.path}: column {missing[0]!r} (data.columns.{name}, the {role} {name!r}) is not in the "
+                    f"file. Expected one of the columns there are: {_listing(self.columns, 40)}. "
+                    f"Received: {_listing(missing)}"
+                )
+            frame = self._frame.loc[:, columns]
+            frame.columns = columns
+            return frame
+        if name in self._npz:
+            array = self._npz[name]
+            if array.ndim == 1:
+                array = array.reshape(-1, 1)
+            array = array.reshape(array.shape[0], -1)
+            if array.shape[1] != len(columns):
+                raise UserError(
+                    f"{self.path}: array {name!r} (the {role} {name!r}) has {array.shape[1]} values per row. "
+                    f"Expected {len(columns)}, one per column in data.columns.{name}."
+                )
+            return pd.DataFrame(array, columns=columns)
+        missing = [c for c in columns if c not in self._npz]
+        if missing:
+            raise UserError(
+                f"{self.path}: no array {name!r} and no array for column {missing[0]!r} (data.columns.{name}, "
+                f"the {role} {name!r}). Expected a key named {name!r} or one key per column; keys there are: "
+                f"{_listing(self.columns, 40)}. Received: missing {_listing(missing)}"
+            )
+        arrays = {}
+        for column in columns:
+            array = self._npz[column]
+            if array.ndim != 1:
+                raise UserError(
+                    f"{self.path}: array {column!r} (data.columns.{name}) has shape {list(array.shape)}. "
+                    "Expected a 1-D array, one value per row."
+                )
+            arrays[column] = array
+        frame = pd.DataFrame(arrays)
+        return frame.loc[:, columns]
+
+
+def _numeric(source: _Source, frame: Any, name: str, role: str) -> np.ndarray:
+    """The block as float64, with the first non-numeric cell or every missing value reported."""
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    out = np.empty((len(frame), frame.shape[1]), dtype=np.float64)
+    for j in range(frame.shape[1]):
+        series = frame.iloc[:, j]
+        column = str(frame.columns[j])
+        if is_bool_dtype(series.dtype):
+            values = series.astype("float64").to_numpy()
+        elif is_numeric_dtype(series.dtype):
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            coerced = pd.to_numeric(series, errors="coerce")
+            bad = (coerced.isna() & series.notna()).to_numpy()
+            if bad.any():
+                first = int(np.argmax(bad))
+                raise UserError(
+                    f"{source.path}: {source.row_name(first)}, column {column!r} (the {role} {name!r}): "
+                    f"Expected a number. Received: {series.iloc[first]!r}"
+                    + (f" ({int(bad.sum())} such cells in this column)" if bad.sum() > 1 else "")
+                )
+            values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+        out[:, j] = values
+    _check_finite(source, out, list(map(str, frame.columns)), name, role)
+    return out
+
+
+def _check_finite(source: _Source, values: np.ndarray, columns: list[str], name: str, role: str) -> None:
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    per_column = bad.sum(axis=0)
+    detail = ", ".join(f"{columns[j]!r} ({int(n)} rows)" for j, n in enumerate(per_column) if n)
+    rows = bad.any(axis=1)
+    first = int(np.argmax(rows))
+    raise UserError(
+        f"{source.path}: missing values (empty cells, NaN or infinity) for the {role} {name!r} in "
+        f"{int(rows.sum())} rows, first at {source.row_name(first)}; columns: {detail}. "
+        "Expected a number in every cell.",
+        hint="remove or fill those rows before training",
+    )
+
+
+def _check_present(source: _Source, frame: Any, name: str, role: str) -> None:
+    missing = frame.isna().to_numpy()
+    if missing.any():
+        _check_finite(source, np.where(missing, np.nan, 0.0), list(map(str, frame.columns)), name, role)
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    return str(value)
+
+
+def _sorted_labels(series: Any) -> list[Any]:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    unique = series.unique()
+    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype):
+        return sorted(unique.tolist())
+    return sorted(unique.tolist(), key=str)
+
+
+def _integer_valued(series: Any) -> bool:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if is_bool_dtype(series.dtype) or not is_numeric_dtype(series.dtype):
+        return False
+    values = series.to_numpy(dtype=np.float64)
+    return bool(np.all(np.equal(np.floor(values), values)))
+
+
+def _map_known(source: _Source, series: Any, classes: list[str], name: str, column: str) -> np.ndarray:
+    text = series.map(_label_text)
+    lookup = {c: i for i, c in enumerate(classes)}
+    index = text.map(lookup)
+    unknown = index.isna().to_numpy()
+    if unknown.any():
+        first = int(np.argmax(unknown))
+        raise UserError(
+            f"{source.path}: {source.row_name(first)}, column {column!r} (the output {name!r}): "
+            f"Expected one of the classes {_listing(classes)}. Received: {text.iloc[first]!r}"
+        )
+    return index.to_numpy(dtype=np.int64)
+
+
+@dataclass
+class OutputInfo:
+    """What a target column set means: task, columns, class names and layout."""
+
+    name: str
+    task: str
+    columns: list[str]
+    units: int
+    classes: list[str] | None = None
+    one_hot: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "columns": self.columns,
+            "units": self.units,
+            "classes": self.classes,
+            "one_hot": self.one_hot,
+        }
+
+
+def _binary_target(source: _Source, frame: Any, out: dict[str, Any], classes: list[str] | None) -> tuple:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    name = out["name"]
+    series = frame.iloc[:, 0]
+    column = str(frame.columns[0])
+    if classes:
+        return _map_known(source, series, classes, name, column), classes
+    labels = _sorted_labels(series)
+    if is_bool_dtype(series.dtype):
+        return series.astype("int64").to_numpy(), ["False", "True"]
+    if is_numeric_dtype(series.dtype) and set(labels) <= {0, 1}:
+        return series.to_numpy(dtype=np.int64), ["0", "1"]
+    if len(labels) == 2:
+        names = [_label_text(v) for v in labels]
+        return _map_known(source, series, names, name, column), names
+    raise UserError(
+        f"{source.path}: column {column!r} (the binary output {name!r}): Expected labels 0 and 1, or exactly two "
+        f"distinct labels. Received: {len(labels)} distinct label{'s' if len(labels) != 1 else ''}: "
+        f"{_listing([_label_text(v) for v in labels])}",
+        hint="use a multiclass output for more than two classes",
+    )
+
+
+def _zero_one(source: _Source, frame: Any, name: str, role: str) -> np.ndarray:
+    values = _numeric(source, frame, name, role)
+    bad = (values != 0) & (values != 1)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise UserError(
+            f"{source.path}: {source.row_name(int(row))}, column {str(frame.columns[col])!r} (the {role} {name!r}): "
+            f"Expected 0 or 1. Received: {values[row, col]:g}"
+        )
+    return values
+
+
+def _multiclass_target(source: _Source, frame: Any, out: dict[str, Any], classes: list[str] | None) -> tuple:
+    name, units = out["name"], out["units"]
+    if frame.shape[1] == units and units > 1:
+        values = _zero_one(source, frame, name, "multiclass output (one-hot columns)")
+        sums = values.sum(axis=1)
+        bad = sums != 1
+        if bad.any():
+            first = int(np.argmax(bad))
+            raise UserError(
+                f"{source.path}: {source.row_name(first)} (the multiclass output {name!r}, one-hot columns "
+                f"{_listing(list(frame.columns))}): Expected exactly one 1 per row. Received: {int(sums[first])}"
+            )
+        return values.argmax(axis=1).astype(np.int64), classes or [str(c) for c in frame.columns]
+    series = frame.iloc[:, 0]
+    column = str(frame.columns[0])
+    if classes:
+        return _map_known(source, series, classes, name, column), classes
+    labels = _sorted_labels(series)
+    if _integer_valued(series) and labels and labels[0] >= 0 and labels[-1] < units:
+        return series.to_numpy(dtype=np.int64), [str(i) for i in range(units)]
+    if len(labels) > units:
+        raise UserError(
+            f"{source.path}: column {column!r} (the multiclass output {name!r}): Expected at most {units} classes "
+            f"(the output's units). Received: {len(labels)} classes: {_listing([_label_text(v) for v in labels])}",
+            hint=f"set outputs.{name}.units to {len(labels)}",
+        )
+    names = [_label_text(v) for v in labels]
+    return _map_known(source, series, names, name, column), names
+
+
+def _target(
+    source: _Source, out: dict[str, Any], columns: list[str], classes: list[str] | None
+) -> tuple[np.ndarray, OutputInfo, np.ndarray | None]:
+    """(target array, info, class index per row or None) for one output."""
+    name, task, units = out["name"], out["task"], out["units"]
+    role = f"{task} output"
+    frame = source.block(name, columns, role)
+    info = OutputInfo(name=name, task=task, columns=columns, units=units)
+    if task == "regression":
+        return _numeric(source, frame, name, role).astype(np.float32), info, None
+    if task == "multilabel":
+        values = _zero_one(source, frame, name, role)
+        info.classes = classes or out.get("classes") or list(columns)
+        return values.astype(np.float32), info, None
+    _check_present(source, frame, name, role)
+    spec_classes = classes or out.get("classes") or None
+    if task == "binary":
+        index, info.classes = _binary_target(source, frame, out, spec_classes)
+        return index.astype(np.float32).reshape(-1, 1), info, index
+    index, info.classes = _multiclass_target(source, frame, out, spec_classes)
+    if len(info.classes) > units:
+        raise UserError(
+            f"output {name!r}: Expected at most {units} classes (the output's units). "
+            f"Received: {len(info.classes)} class names"
+        )
+    if out["loss"] == "categorical_crossentropy":
+        info.one_hot = True
+        return np.eye(units, dtype=np.float32)[index], info, index
+    return index.astype(np.int32), info, index
+
+
+# --------------------------------------------------------------------------- the dataset
+
+
+@dataclass
+class Split:
+    """One split: row indices into the file, inputs and targets keyed by name."""
+
+    indices: np.ndarray
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+
+    @property
+    def rows(self) -> int:
+        return int(self.indices.size)
+
+
+@dataclass
+class Dataset:
+    """Checked data, its splits, and what the model needs to know about it."""
+
+    path: Path
+    format: str
+    sha256: str
+    rows: int
+    seed: int
+    inputs: dict[str, list[str]]
+    outputs: dict[str, OutputInfo]
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    splits: dict[str, Split] = field(default_factory=dict)
+    normalization: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Class index per row of the first binary or multiclass output (for stratified splits).
+    strata: np.ndarray | None = None
+
+    @property
+    def train(self) -> Split:
+        return self.splits["train"]
+
+    @property
+    def validation(self) -> Split:
+        return self.splits["validation"]
+
+    @property
+    def test(self) -> Split:
+        return self.splits["test"]
+
+    @property
+    def classes(self) -> dict[str, list[str] | None]:
+        """Class names per output (None for regression)."""
+        return {name: info.classes for name, info in self.outputs.items()}
+
+    def subset(self, indices: np.ndarray) -> Split:
+        """Rows ``indices`` of the data as a :class:`Split`."""
+        return Split(
+            indices=indices,
+            x={k: v[indices] for k, v in self.x.items()},
+            y={k: v[indices] for k, v in self.y.items()},
+        )
+
+
+def _resolve_path(spec: Spec, data_path: str | os.PathLike[str] | None) -> Path:
+    if data_path is not None:
+        return Path(data_path).expanduser().resolve()
+    path = spec.data_file()
+    if path is None:
+        raise UserError(
+            f'{spec.path or "the spec"}: no data section. Expected "data": {{"path": ..., "columns": ...}} '
+            "in the spec, or --data with a spec that maps columns."
+        )
+    return path
+
+
+def _columns(spec: Spec) -> dict[str, list[str]]:
+    filled = spec.filled or {}
+    if "data" not in filled:
+        raise UserError(
+            f'{spec.path or "the spec"}: no data section. Expected "data": {{"path": ..., "columns": '
+            "{input or output name: [column, ...]}} so the data's columns can be mapped to the model."
+        )
+    return filled["data"]["columns"]
+
+
+def read_data(
+    spec: Spec | dict[str, Any] | str | os.PathLike[str],
+    data_path: str | os.PathLike[str] | None = None,
+    *,
+    classes: dict[str, list[str] | None] | None = None,
+    targets: bool = True,
+) -> Dataset:
+    """Read and check every row of the data file (no splits yet).
+
+    ``classes`` fixes the class names per output (e.g. those of a trained run);
+    labels outside them are errors. With ``targets=False`` only the inputs'
+    columns are read (for prediction).
+    """
+    spec = load_spec(spec)
+    path = _resolve_path(spec, data_path)
+    if not path.is_file():
+        where = f" (data.path in {spec.path})" if data_path is None and spec.path else ""
+        raise UserError(f"Data file not found: {path}{where}. Expected an existing CSV or .npz file.")
+    mapping = _columns(spec)
+    filled = spec.filled
+    assert filled is not None
+    source = _Source(path)
+    if source.rows == 0:
+        raise UserError(f"{path}: no data rows. Expected a header line followed by rows of values.")
+    x: dict[str, np.ndarray] = {}
+    inputs: dict[str, list[str]] = {}
+    for inp in filled["inputs"]:
+        name = inp["name"]
+        columns = mapping[name]
+        values = _numeric(source, source.block(name, columns, "input"), name, "input")
+        x[name] = values.astype(np.float32).reshape((source.rows, *inp["shape"]))
+        inputs[name] = list(columns)
+    y: dict[str, np.ndarray] = {}
+    outputs: dict[str, OutputInfo] = {}
+    strata: np.ndarray | None = None
+    if targets:
+        for out in filled["outputs"]:
+            fixed = (classes or {}).get(out["name"])
+            array, info, index = _target(source, out, list(mapping[out["name"]]), fixed)
+            y[out["name"]] = array
+            outputs[out["name"]] = info
+            if strata is None and index is not None:
+                strata = index
+    dataset = Dataset(
+        path=path,
+        format=source.format,
+        sha256=file_sha256(path),
+        rows=source.rows,
+        seed=filled["training"]["seed"],
+        inputs=inputs,
+        outputs=outputs,
+        x=x,
+        y=y,
+        strata=strata,
+    )
+    return dataset
+
+
+def split_indices(
+    rows: int,
+    *,
+    validation_split: float,
+    test_split: float,
+    seed: int,
+    shuffle: bool = True,
+    strata: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Row indices of the train, validation and test splits.
+
+    Without ``strata``: shuffle (seeded) and cut off ``round(rows * test_split)``
+    test rows and ``round(rows * validation_split)`` validation rows (the last
+    rows when not shuffling). With ``strata`` (class index per row) the same is
+    done within each class, so every split keeps the class proportions.
+    """
+    rng = np.random.default_rng(seed)
+    groups = [np.arange(rows)] if strata is None else [np.flatnonzero(strata == c) for c in np.unique(strata)]
+    parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+    for group in groups:
+        order = rng.permutation(group) if shuffle else group
+        n_test = int(round(len(order) * test_split))
+        n_val = int(round(len(order) * validation_split))
+        n_train = len(order) - n_test - n_val
+        parts["train"].append(order[:n_train])
+        parts["validation"].append(order[n_train : n_train + n_val])
+        parts["test"].append(order[n_train + n_val :])
+    out = {}
+    for name in SPLITS:
+        joined = np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=np.int64)
+        out[name] = rng.permutation(joined) if shuffle else np.sort(joined)
+    return out
+
+
+def _check_split_sizes(dataset: Dataset, splits: dict[str, np.ndarray], data: dict[str, Any]) -> None:
+    sizes = {k: int(v.size) for k, v in splits.items()}
+    wanted = {"train": True, "validation": data["validation_split"] > 0, "test": data["test_split"] > 0}
+    empty = [k for k, want in wanted.items() if want and sizes[k] == 0]
+    if empty:
+        need = math.ceil(1 / min(f for f in (data["validation_split"], data["test_split"], 1.0) if f > 0))
+        raise UserError(
+            f"{dataset.path}: too few rows for the splits: {dataset.rows} rows give "
+            f"{sizes['train']} train, {sizes['validation']} validation and {sizes['test']} test rows. "
+            f"Expected at least one row in every split (validation_split={data['validation_split']:g}, "
+            f"test_split={data['test_split']:g}); that needs about {need} rows or more.",
+            hint="add rows, or lower data.validation_split / data.test_split (0 turns a split off)",
+        )
+
+
+def training_statistics(spec: Spec, x_train: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Mean and variance of every ``normalize`` input over the training rows (per last-axis feature)."""
+    filled = spec.filled
+    assert filled is not None
+    stats = {}
+    for inp in filled["inputs"]:
+        if not inp.get("normalize"):
+            continue
+        values = x_train[inp["name"]].astype(np.float64)
+        flat = values.reshape(-1, values.shape[-1])
+        stats[inp["name"]] = (flat.mean(axis=0).astype(np.float32), flat.var(axis=0).astype(np.float32))
+    return stats
+
+
+def load_dataset(
+    spec: Spec | dict[str, Any] | str | os.PathLike[str],
+    data_path: str | os.PathLike[str] | None = None,
+    *,
+    seed: int | None = None,
+    classes: dict[str, list[str] | None] | None = None,
+) -> Dataset:
+    """Read, check and split the data of a spec; normalization statistics from the training split.
+
+    ``data_path`` replaces the spec's ``data.path``; ``seed`` the spec's
+    training seed; ``classes`` fixes class names per output. Every problem
+    with the data raises :class:`~mlpdesigner.errors.UserError`.
+    """
+    spec = load_spec(spec)
+    dataset = read_data(spec, data_path, classes=classes)
+    filled = spec.filled
+    assert filled is not None
+    data = filled["data"]
+    if seed is not None:
+        dataset.seed = seed
+    strata = dataset.strata if data["stratify"] else None
+    indices = split_indices(
+        dataset.rows,
+        validation_split=data["validation_split"],
+        test_split=data["test_split"],
+        seed=dataset.seed,
+        shuffle=data["shuffle"],
+        strata=strata,
+    )
+    _check_split_sizes(dataset, indices, data)
+    dataset.splits = {name: dataset.subset(idx) for name, idx in indices.items()}
+    dataset.normalization = training_statistics(spec, dataset.train.x)
+    return dataset

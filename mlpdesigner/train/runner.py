@@ -1,0 +1,545 @@
+"""One training run: spec + data -> a run folder.
+
+Order of work, so that bad input never leaves a half-written folder: load the
+spec, read and check the data, set up TensorFlow and the device, build the
+model; only then create the run folder, and from there on every ending
+(completed, stopped, failed) writes it completely.
+
+Speed: a small MLP trained with ``fit(batch_size=32)`` spends most of its time
+in per-step overhead (one Python -> graph call per batch). ``steps_per_execution``
+"auto" runs :data:`AUTO_STEPS_PER_EXECUTION` batches per call into the graph
+(never more than an epoch's steps), which leaves batch size, shuffling and the
+number of optimizer updates as they were. The data goes to ``fit`` as NumPy
+arrays; Keras slices them into a ``tf.data`` pipeline itself, which measured
+as fast as a hand-built cached and prefetched ``tf.data.Dataset`` here.
+``jit_compile`` "auto" is XLA on a GPU and off on the CPU, where it did not
+help an MLP reliably. ``bench/train_speed.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import atomic_write_text
+from ..errors import UserError
+from ..spec import Spec, analyze, dumps, load_spec
+from .data import Dataset, load_dataset
+from .progress import Reporter, StopRequest, clean
+
+#: Batches per call into the compiled graph when ``steps_per_execution`` is "auto".
+AUTO_STEPS_PER_EXECUTION = 64
+
+#: Rows of the validation split saved as ``sample_inputs.npz``.
+SAMPLE_ROWS = 256
+
+#: Files of a run folder.
+RUN_FILES = ("spec.json", "model.keras", "history.csv", "metrics.json", "run.json", "sample_inputs.npz")
+
+
+@dataclass
+class Settings:
+    """How the model is fitted, after "auto" values are resolved."""
+
+    epochs: int
+    batch_size: int
+    seed: int
+    steps_per_epoch: int
+    steps_per_execution: int
+    jit_compile: bool
+    device: str
+    device_name: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """How a run ended and where it lies."""
+
+    run_dir: Path
+    status: str
+    reason: str | None
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    exit_code: int
+
+
+# --------------------------------------------------------------------------- spec and overrides
+
+
+def apply_overrides(
+    spec: Spec,
+    *,
+    data_path: str | os.PathLike[str] | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+) -> Spec:
+    """The spec with command-line overrides written into it (checked again)."""
+    for flag, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag}: Expected a whole number of at least 1. Received: {value}")
+    if seed is not None and not 0 <= seed <= 4294967295:
+        raise UserError(f"--seed: Expected a number from 0 to 4294967295. Received: {seed}")
+    raw = copy.deepcopy(spec.raw)
+    training = raw.setdefault("training", {})
+    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed)):
+        if value is not None:
+            training[key] = value
+    if data_path is not None:
+        if "data" not in raw:
+            raise UserError(
+                f"{spec.path or 'the spec'}: --data needs a data section that maps columns to inputs and outputs. "
+                'Expected "data": {"path": ..., "columns": {name: [column, ...]}} in the spec.'
+            )
+        raw["data"]["path"] = str(Path(data_path).expanduser().resolve())
+    return load_spec(analyze(raw, path=spec.path))
+
+
+def frozen_spec(spec: Spec, data_file: Path, run_dir: Path) -> dict[str, Any]:
+    """The spec as trained, its data path relative to the run folder (absolute if there is no relative path)."""
+    raw = copy.deepcopy(spec.raw)
+    try:
+        relative = os.path.relpath(data_file, run_dir)
+    except ValueError:  # another drive on Windows
+        relative = str(data_file)
+    raw["data"]["path"] = Path(relative).as_posix()
+    return raw
+
+
+# --------------------------------------------------------------------------- TensorFlow set-up
+
+
+def setup_device(requested: str) -> tuple[str, str]:
+    """Choose the device ("cpu" or "gpu") and make TensorFlow use it; returns (device, description)."""
+    from .. import tfenv
+
+    tfenv.quiet()
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if requested == "gpu" and not gpus:
+        raise UserError(
+            'training.device is "gpu", but TensorFlow sees no GPU. Expected a CUDA GPU with its drivers. '
+            "Received: devices " + ", ".join(d.name for d in tf.config.list_physical_devices()),
+            hint='set training.device to "auto" or "cpu" to train on the CPU',
+        )
+    if requested == "cpu" or not gpus:
+        if gpus:
+            try:
+                tf.config.set_visible_devices([], "GPU")
+            except RuntimeError:  # TensorFlow already initialized in this process: tf.device pins the CPU instead
+                pass
+        tf.config.experimental.enable_op_determinism()
+        return "cpu", platform.processor() or platform.machine() or "cpu"
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except (RuntimeError, ValueError):
+            pass
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return "gpu", str(details.get("device_name") or gpus[0].name)
+
+
+def resolve_settings(spec: Spec, dataset: Dataset, device: str, device_name: str) -> Settings:
+    """Resolve "auto" values of the training section for this data and device."""
+    training = (spec.filled or {})["training"]
+    batch_size = training["batch_size"]
+    steps = max(1, -(-dataset.train.rows // batch_size))
+    spe = training["steps_per_execution"]
+    spe = min(steps, AUTO_STEPS_PER_EXECUTION) if spe == "auto" else int(spe)
+    jit = training["jit_compile"]
+    jit = device == "gpu" if jit == "auto" else bool(jit)
+    return Settings(
+        epochs=training["epochs"],
+        batch_size=batch_size,
+        seed=training["seed"],
+        steps_per_epoch=steps,
+        steps_per_execution=spe,
+        jit_compile=jit,
+        device=device,
+        device_name=device_name,
+    )
+
+
+def model_inputs(model: Any, x: dict[str, np.ndarray]) -> Any:
+    """Inputs in the form the model takes: one array, or a dict by input name."""
+    return x[next(iter(x))] if len(x) == 1 else dict(x)
+
+
+def model_targets(y: dict[str, np.ndarray]) -> Any:
+    """Targets in the form the model takes: one array, or a dict by output name."""
+    return y[next(iter(y))] if len(y) == 1 else dict(y)
+
+
+def class_weights(spec: Spec, dataset: Dataset, settings: Settings) -> dict[int, float] | None:
+    """``balanced`` class weights (n / (classes * count)) over the training rows, or None."""
+    filled = spec.filled or {}
+    if filled["training"]["class_weight"] != "balanced":
+        return None
+    outputs = filled["outputs"]
+    if len(outputs) != 1 or outputs[0]["task"] not in ("binary", "multiclass"):
+        settings.warnings.append(
+            'training.class_weight "balanced" applies to a single binary or multiclass output; ignored here'
+        )
+        return None
+    out = outputs[0]
+    target = dataset.train.y[out["name"]]
+    index = target.argmax(axis=1) if target.ndim == 2 and target.shape[1] > 1 else target.reshape(-1).astype(int)
+    classes = 2 if out["task"] == "binary" else out["units"]
+    counts = np.bincount(index, minlength=classes)
+    present = counts > 0
+    weights = {}
+    for c in range(classes):
+        weights[c] = float(index.size / (present.sum() * counts[c])) if counts[c] else 1.0
+    return weights
+
+
+def make_callbacks(spec: Spec, dataset: Dataset, settings: Settings) -> list[Any]:
+    """Early stopping and reduce-on-plateau from the training section."""
+    import keras
+
+    training = (spec.filled or {})["training"]
+    callbacks = []
+    has_validation = dataset.validation.rows > 0
+
+    def monitor_for(section: str, monitor: str) -> str:
+        if monitor.startswith("val_") and not has_validation:
+            settings.warnings.append(
+                f"training.{section}.monitor is {monitor!r} but there is no validation split; watching "
+                f"{monitor[4:]!r} instead"
+            )
+            return monitor[4:]
+        return monitor
+
+    stopping = training.get("early_stopping")
+    if stopping and stopping.get("enabled", True):
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor_for("early_stopping", stopping["monitor"]),
+                patience=stopping["patience"],
+                min_delta=stopping["min_delta"],
+                restore_best_weights=stopping["restore_best_weights"],
+            )
+        )
+    plateau = training.get("reduce_lr_on_plateau")
+    if plateau and plateau.get("enabled", True):
+        if training["learning_rate_schedule"].get("type", "constant") != "constant":
+            settings.warnings.append(
+                "training.reduce_lr_on_plateau is ignored: the learning rate already follows "
+                "training.learning_rate_schedule"
+            )
+        else:
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=monitor_for("reduce_lr_on_plateau", plateau["monitor"]),
+                    factor=plateau["factor"],
+                    patience=plateau["patience"],
+                    min_lr=plateau["min_lr"],
+                )
+            )
+    return callbacks
+
+
+def build_for_training(spec: Spec, dataset: Dataset, settings: Settings) -> Any:
+    """The compiled model, seeded, with the training split's normalization statistics."""
+    from ..compile import build_model
+
+    return build_model(
+        spec,
+        seed=settings.seed,
+        normalization=dataset.normalization,
+        steps_per_execution=settings.steps_per_execution,
+        jit_compile=settings.jit_compile,
+    )
+
+
+def fit_model(
+    model: Any,
+    dataset: Dataset,
+    settings: Settings,
+    callbacks: list[Any],
+    class_weight: dict[int, float] | None = None,
+) -> Any:
+    """``model.fit`` on the training split, validating on the validation split."""
+    train = dataset.train
+    validation = dataset.validation
+    return model.fit(
+        model_inputs(model, train.x),
+        model_targets(train.y),
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
+        validation_data=((model_inputs(model, validation.x), model_targets(validation.y)) if validation.rows else None),
+        shuffle=True,
+        class_weight=class_weight,
+        callbacks=callbacks,
+        verbose=0,
+    )
+
+
+def evaluate_split(model: Any, split: Any, batch_size: int) -> dict[str, float] | None:
+    """Metrics of the model on one split (None for an empty split)."""
+    if split.rows == 0:
+        return None
+    result = model.evaluate(
+        model_inputs(model, split.x), model_targets(split.y), batch_size=batch_size, verbose=0, return_dict=True
+    )
+    return {k: float(v) for k, v in result.items()}
+
+
+# --------------------------------------------------------------------------- the run folder
+
+
+def new_run_dir(out: str | os.PathLike[str] | None, name: str) -> Path:
+    """Create the run folder: ``out`` (new or empty), else ``runs/<name>-<YYYYmmdd-HHMMSS>``."""
+    if out is not None:
+        path = Path(out).expanduser().resolve()
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UserError(f"--out {out}: Expected a new or empty folder. Received: an existing non-empty path")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
+        return path
+    base = Path.cwd() / "runs"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        path = base / (f"{name}-{stamp}" + (f"-{attempt + 1}" if attempt else ""))
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UserError(f"cannot create the run folder {path}: {exc.strerror or exc}") from None
+        return path.resolve()
+    raise UserError(f"cannot create a new run folder under {base}")  # pragma: no cover
+
+
+def save_model(model: Any, run_dir: Path) -> None:
+    """``model.keras`` written atomically: a temporary name in the folder, then a rename."""
+    partial = run_dir / ".model.partial.keras"
+    try:
+        model.save(partial)
+        os.replace(partial, run_dir / "model.keras")
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
+def write_history(history: list[dict[str, Any]], path: Path) -> None:
+    """``history.csv``: one row per finished epoch."""
+    keys: list[str] = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys or ["epoch"], lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in keys})
+    atomic_write_text(path, buffer.getvalue())
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(clean(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+
+
+def write_sample_inputs(dataset: Dataset, run_dir: Path) -> None:
+    """Up to :data:`SAMPLE_ROWS` rows of the validation split (else test, else train), float32 per input."""
+    split = next((s for s in (dataset.validation, dataset.test, dataset.train) if s.rows), dataset.train)
+    arrays = {name: np.ascontiguousarray(values[:SAMPLE_ROWS], dtype=np.float32) for name, values in split.x.items()}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    from ..atomic import atomic_write_bytes
+
+    atomic_write_bytes(run_dir / "sample_inputs.npz", buffer.getvalue())
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the libraries that shape a run."""
+    import keras
+    import tensorflow as tf
+
+    from .. import __version__
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "mlpdesigner": __version__,
+        "platform": platform.platform(),
+    }
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def train(
+    spec_source: Spec | str | os.PathLike[str] | dict[str, Any],
+    *,
+    data_path: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    reporter: Reporter | None = None,
+    stop: StopRequest | None = None,
+) -> RunResult:
+    """Train a spec on its data and write the run folder.
+
+    Raises :class:`~mlpdesigner.errors.UserError` (bad data, no GPU, bad
+    folder) or :class:`~mlpdesigner.spec.SpecError` before anything is
+    written. Once the folder exists, every ending is recorded in it and
+    returned; ``stop`` (a :class:`~mlpdesigner.train.progress.StopRequest`)
+    ends the run gracefully after the current batch.
+    """
+    started_wall = _now()
+    t0 = time.monotonic()
+    reporter = reporter or Reporter()
+    spec = apply_overrides(load_spec(spec_source), data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
+    dataset = load_dataset(spec)
+    t_data = time.monotonic()
+    filled = spec.filled
+    assert filled is not None
+    device, device_name = setup_device(filled["training"]["device"])
+    from .callbacks import RunMonitor
+
+    stop = stop or StopRequest()
+    settings = resolve_settings(spec, dataset, device, device_name)
+    model = build_for_training(spec, dataset, settings)
+    weights = class_weights(spec, dataset, settings)
+    callbacks = make_callbacks(spec, dataset, settings)
+    run_dir = new_run_dir(out, spec.name)
+    for message in settings.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+
+    run_info: dict[str, Any] = {
+        "status": "running",
+        "reason": None,
+        "spec": spec.name,
+        "spec_path": str(spec.path) if spec.path else None,
+        "seed": settings.seed,
+        "device": settings.device,
+        "device_name": settings.device_name,
+        "versions": versions(),
+        "data": {
+            "path": str(dataset.path),
+            "sha256": dataset.sha256,
+            "format": dataset.format,
+            "rows": dataset.rows,
+            "splits": {name: split.rows for name, split in dataset.splits.items()},
+            "validation_split": filled["data"]["validation_split"],
+            "test_split": filled["data"]["test_split"],
+            "shuffle": filled["data"]["shuffle"],
+            "stratify": filled["data"]["stratify"],
+        },
+        "features": dataset.inputs,
+        "targets": {name: info.columns for name, info in dataset.outputs.items()},
+        "classes": dataset.classes,
+        "outputs": {name: info.to_json() for name, info in dataset.outputs.items()},
+        "normalized_inputs": sorted(dataset.normalization),
+        "training": {
+            "epochs": settings.epochs,
+            "batch_size": settings.batch_size,
+            "steps_per_epoch": settings.steps_per_epoch,
+            "steps_per_execution": settings.steps_per_execution,
+            "jit_compile": settings.jit_compile,
+            "class_weight": weights,
+        },
+        "warnings": settings.warnings,
+        "timings": {"started": started_wall, "data_seconds": round(t_data - t0, 3)},
+    }
+    atomic_write_text(run_dir / "spec.json", dumps(frozen_spec(spec, dataset.path, run_dir)))
+    write_json(run_dir / "run.json", run_info)
+    write_sample_inputs(dataset, run_dir)
+
+    reporter.start(
+        {
+            "run_dir": str(run_dir),
+            "spec": spec.name,
+            "spec_path": run_info["spec_path"],
+            "data": str(dataset.path),
+            "epochs": settings.epochs,
+            "batch_size": settings.batch_size,
+            "steps_per_epoch": settings.steps_per_epoch,
+            "steps_per_execution": settings.steps_per_execution,
+            "jit_compile": settings.jit_compile,
+            "samples": dataset.train.rows,
+            "validation_samples": dataset.validation.rows,
+            "test_samples": dataset.test.rows,
+            "device": settings.device,
+            "device_name": settings.device_name,
+            "seed": settings.seed,
+        }
+    )
+    monitor = RunMonitor(reporter, stop, epochs=settings.epochs, steps=settings.steps_per_epoch)
+    status, reason = "completed", None
+    t_fit = time.monotonic()
+    try:
+        fit_model(model, dataset, settings, [*callbacks, monitor], weights)
+    except Exception as exc:  # noqa: BLE001 - recorded in run.json, reported, and the exit code says failed
+        status, reason = "failed", f"{type(exc).__name__}: {exc}"
+        if os.environ.get("MLPDESIGNER_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+    t_fit_end = time.monotonic()
+    if status == "completed":
+        if monitor.nan_message:
+            status, reason = "failed", monitor.nan_message
+        elif stop.requested:
+            status, reason = "stopped", stop.reason
+        else:
+            stopper = next((c for c in callbacks if type(c).__name__ == "EarlyStopping"), None)
+            if stopper is not None and stopper.stopped_epoch > 0:
+                reason = (
+                    f"early stopping: {stopper.monitor} did not improve for {stopper.patience} epochs "
+                    f"(best epoch {stopper.best_epoch + 1})"
+                )
+    metrics: dict[str, Any] = {"train": None, "validation": None, "test": None}
+    try:
+        if status != "failed":
+            save_model(model, run_dir)
+            metrics = {
+                name: evaluate_split(model, split, settings.batch_size) for name, split in dataset.splits.items()
+            }
+    except Exception as exc:  # noqa: BLE001
+        status, reason = "failed", f"saving or evaluating the model failed: {type(exc).__name__}: {exc}"
+    write_history(monitor.history, run_dir / "history.csv")
+    write_json(run_dir / "metrics.json", metrics)
+    run_info.update(status=status, reason=reason)
+    run_info["epochs_completed"] = len(monitor.history)
+    run_info["timings"].update(
+        ended=_now(),
+        train_seconds=round(t_fit_end - t_fit, 3),
+        total_seconds=round(time.monotonic() - t0, 3),
+    )
+    write_json(run_dir / "run.json", run_info)
+    exit_code = 1 if status == "failed" else 0
+    reporter.end(
+        {
+            "status": status,
+            "reason": reason,
+            "run_dir": str(run_dir),
+            "metrics": metrics,
+            "epochs_completed": len(monitor.history),
+            "elapsed": round(time.monotonic() - t0, 3),
+        }
+    )
+    return RunResult(run_dir, status, reason, metrics, monitor.history, exit_code)
