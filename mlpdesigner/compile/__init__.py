@@ -123,7 +123,7 @@ def make_optimizer(training: dict[str, Any]) -> Any:
     """The Keras optimizer (with its learning-rate schedule) for the training section."""
     keras = _keras()
     opt = training["optimizer"]
-    lr: Any = opt["learning_rate"]
+    lr: Any = float(opt["learning_rate"])  # JSON may hold an integer; Keras wants a float
     schedule = training.get("learning_rate_schedule", {"type": "constant"})
     if schedule.get("type") == "exponential":
         lr = keras.optimizers.schedules.ExponentialDecay(lr, schedule["decay_steps"], schedule["decay_rate"])
