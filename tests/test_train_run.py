@@ -115,8 +115,9 @@ def test_run_folder_contents(regression_run: Path, workdir: Path) -> None:
     assert set(run["versions"]) >= {"python", "tensorflow", "keras"}
     assert run["data"]["sha256"] == file_sha256(workdir / "data.csv")
     assert run["data"]["splits"] == {"train": 112, "validation": 32, "test": 16}
-    assert run["features"] == {"features": FEATURES}
-    assert run["classes"] == {"value": None}
+    assert run["columns"] == {"features": FEATURES}
+    assert run["targets"] == {"value": ["value"]}
+    assert run["classes"] == {}
     assert run["epochs_completed"] == 2
     assert {"started", "ended", "train_seconds", "total_seconds"} <= set(run["timings"])
 
@@ -168,7 +169,6 @@ def test_predict_columns_for_every_task(multitask_run: Path, workdir: Path) -> N
 
     run = json.loads((multitask_run / "run.json").read_text())
     assert run["classes"] == {
-        "value": None,
         "answer": ["no", "yes"],
         "kind": ["a", "b", "c"],
         "tags": ["l1", "l2", "l3"],
@@ -304,3 +304,10 @@ def test_demo_trains_and_says_where(tmp_path: Path, capsys: pytest.CaptureFixtur
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "completed" and run["normalized_inputs"] == ["deep", "wide"]
     assert json.loads((out / "metrics.json").read_text())["test"]["mae"] < 0.6
+
+
+@pytest.mark.slow
+def test_a_run_folder_exports_to_onnx(multitask_run: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = workdir / "model.onnx"
+    assert main(["export", str(multitask_run), "--format", "onnx", "-o", str(out)]) == 0, capsys.readouterr().err
+    assert out.stat().st_size > 0

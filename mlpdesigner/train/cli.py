@@ -161,17 +161,15 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, dict[str, Any
         why = f" (the run {info.get('status')}: {info.get('reason')})" if info.get("status") != "completed" else ""
         raise UserError(f"{run}: no model.keras{why}. Expected a run that saved its model.")
     spec = load_spec(run / "spec.json")
-    from .. import tfenv
-
-    tfenv.quiet()
+    from ..modelfile import load_keras_model
     from .runner import setup_device
 
     requested = (spec.filled or {})["training"]["device"]
     setup_device("auto" if requested == "gpu" else requested)
-    import keras
-
     try:
-        model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+        model = load_keras_model(run / "model.keras")
+    except UserError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file is the user's input
         raise UserError(f"{run / 'model.keras'}: cannot load the model: {type(exc).__name__}: {exc}") from None
     return run, spec, info, model

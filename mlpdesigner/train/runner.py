@@ -476,9 +476,9 @@ def train(
             "shuffle": filled["data"]["shuffle"],
             "stratify": filled["data"]["stratify"],
         },
-        "features": dataset.inputs,
+        "columns": dataset.inputs,
         "targets": {name: info.columns for name, info in dataset.outputs.items()},
-        "classes": dataset.classes,
+        "classes": {name: names for name, names in dataset.classes.items() if names is not None},
         "outputs": {name: info.to_json() for name, info in dataset.outputs.items()},
         "normalized_inputs": sorted(dataset.normalization),
         "training": {
