@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--progress",
         choices=["bar", "jsonl", "none"],
         default=None,
-        help="bar in a terminal (default), jsonl: one JSON event per line on stdout, none",
+        help="bar (default when stdout is a terminal), jsonl (only JSON events on stdout), none (default otherwise)",
     )
     p.add_argument("--seed", type=int, metavar="N", help="override the spec's seed")
 

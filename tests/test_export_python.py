@@ -205,8 +205,10 @@ def test_literal_reads_back_and_prefers_double_quotes() -> None:
 def test_training_part_needs_a_data_section() -> None:
     from mlpdesigner.errors import UserError
 
+    spec = example("housing_regression")
+    spec.pop("data", None)  # the starter design has one (it trains on bundled data)
     with pytest.raises(UserError, match="no data section"):
-        generate_python(example("housing_regression"), with_training=True)
+        generate_python(spec, with_training=True)
 
 
 def test_data_path_is_relative_to_the_script(tmp_path: Path) -> None:

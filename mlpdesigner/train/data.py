@@ -213,7 +213,9 @@ def _numeric(source: _Source, frame: Any, name: str, role: str) -> np.ndarray:
     return out
 
 
-def _check_finite(source: _Source, values: np.ndarray, columns: list[str], name: str, role: str) -> None:
+def _check_finite(
+    source: _Source, values: np.ndarray, columns: list[str], name: str, role: str, expected: str = "a number"
+) -> None:
     bad = ~np.isfinite(values)
     if not bad.any():
         return
@@ -224,7 +226,7 @@ def _check_finite(source: _Source, values: np.ndarray, columns: list[str], name:
     raise UserError(
         f"{source.path}: missing values (empty cells, NaN or infinity) for the {role} {name!r} in "
         f"{int(rows.sum())} rows, first at {source.row_name(first)}; columns: {detail}. "
-        "Expected a number in every cell.",
+        f"Expected {expected} in every cell.",
         hint="remove or fill those rows before training",
     )
 
@@ -232,7 +234,7 @@ def _check_finite(source: _Source, values: np.ndarray, columns: list[str], name:
 def _check_present(source: _Source, frame: Any, name: str, role: str) -> None:
     missing = frame.isna().to_numpy()
     if missing.any():
-        _check_finite(source, np.where(missing, np.nan, 0.0), list(map(str, frame.columns)), name, role)
+        _check_finite(source, np.where(missing, np.nan, 0.0), list(map(str, frame.columns)), name, role, "a label")
 
 
 def _label_text(value: Any) -> str:
