@@ -13,7 +13,7 @@ Both run side by side in one process, alternating, after a warm-up fit each;
 the figure is the median of the repeats. Run::
 
     python -m bench.train_speed            # or: python bench/train_speed.py
-    python -m bench.train_speed --repeats 5 --epochs 3 --json out.json
+    python -m bench.train_speed --repeats 5 --epochs 5 --json out.json
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def write_data(path: Path, rows: int, seed: int = 0) -> None:
     np.savetxt(path, table, delimiter=",", header=",".join([*FEATURES, "y"]), comments="", fmt="%.6f")
 
 
-def run(rows: int = 20_000, epochs: int = 2, repeats: int = 3) -> dict[str, Any]:
+def run(rows: int = 20_000, epochs: int = 5, repeats: int = 3) -> dict[str, Any]:
     """Measure both sides; returns the figures (samples per second, ratio, updates)."""
     from mlpdesigner import tfenv
 
@@ -150,7 +150,7 @@ def run(rows: int = 20_000, epochs: int = 2, repeats: int = 3) -> dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per timed repeat")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per timed repeat (one fit call)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)

@@ -9,7 +9,7 @@ from .train_speed import run as run_train_speed
 
 def run(quick: bool = False) -> dict[str, Any]:
     """Flat figures of the training benchmark (``speedup_ratio``: MLP Designer over plain fit)."""
-    result = run_train_speed(rows=20_000, epochs=1 if quick else 2, repeats=3 if quick else 5)
+    result = run_train_speed(rows=20_000, epochs=2 if quick else 5, repeats=3 if quick else 5)
     sps = result["samples_per_second"]
     return {
         "model": result["model"],
