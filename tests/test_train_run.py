@@ -311,3 +311,19 @@ def test_a_run_folder_exports_to_onnx(multitask_run: Path, workdir: Path, capsys
     out = workdir / "model.onnx"
     assert main(["export", str(multitask_run), "--format", "onnx", "-o", str(out)]) == 0, capsys.readouterr().err
     assert out.stat().st_size > 0
+
+
+def test_multilabel_accuracy_counts_each_label(
+    multitask_run: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    out = workdir / "pred-ml.csv"
+    assert main(["predict", str(multitask_run), "--data", str(workdir / "data.csv"), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(multitask_run), "--data", str(workdir / "data.csv"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    predicted = pd.read_csv(out)[["tags_l1", "tags_l2", "tags_l3"]].to_numpy()
+    truth = pd.read_csv(workdir / "data.csv")[["l1", "l2", "l3"]].to_numpy()
+    assert report["rows"] == 160
+    assert report["metrics"]["tags_accuracy"] == pytest.approx((predicted == truth).mean(), abs=1e-6)

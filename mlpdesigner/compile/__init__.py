@@ -148,6 +148,9 @@ def make_metric(name: str, output: dict[str, Any]) -> Any:
     """A Keras metric for a registry name, fitted to the output's task."""
     keras = _keras()
     metrics = keras.metrics
+    if name == "accuracy" and output["task"] == "multilabel":
+        # Keras resolves the string to categorical accuracy for several units; labels are independent yes/no.
+        return metrics.BinaryAccuracy(name="accuracy")
     if name in _STRING_METRICS:
         return name
     if name == "mae":
