@@ -145,10 +145,14 @@ class _Source:
         if self.format == "csv":
             missing = [c for c in columns if c not in self._frame.columns]
             if missing:
+                hint = None
+                if len(self.columns) == 1 and any(sep in self.columns[0] for sep in ";\t|"):
+                    hint = "the header has a single column; the file seems to use another separator than commas"
                 raise UserError(
                     f"{self.path}: column {missing[0]!r} (data.columns.{name}, the {role} {name!r}) is not in the "
                     f"file. Expected one of the columns there are: {_listing(self.columns, 40)}. "
-                    f"Received: {_listing(missing)}"
+                    f"Received: {_listing(missing)}",
+                    hint=hint,
                 )
             frame = self._frame.loc[:, columns]
             frame.columns = columns
