@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLineEdit, QSpinB
 
 from mlpdesigner.gui.inspector import NumberSpinBox  # noqa: E402
 from mlpdesigner.gui.operations import LAYER_TEMPLATES  # noqa: E402
+from mlpdesigner.resources import example_path  # noqa: E402
 
 
 def check_undo_redo(window, before, edit) -> None:
@@ -33,6 +35,18 @@ def check_undo_redo(window, before, edit) -> None:
 @pytest.fixture
 def window(qtbot, tmp_path):
     win = make_window(qtbot, tmp_path, example="wide_deep_aux_output")
+    yield win
+    close_clean(win)
+
+
+@pytest.fixture
+def window_without_data(qtbot, tmp_path):
+    """The Wide & Deep starter design without its data section (it maps the bundled housing data)."""
+    spec = json.loads(example_path("wide_deep_aux_output").read_text("utf-8"))
+    spec.pop("data", None)
+    path = tmp_path / "wide_deep_no_data.json"
+    path.write_text(json.dumps(spec, indent=2), "utf-8")
+    win = make_window(qtbot, tmp_path, file=path)
     yield win
     close_clean(win)
 
@@ -165,7 +179,8 @@ def test_output_task_change_applies_task_defaults(window) -> None:
     check_undo_redo(window, before, change_task)
 
 
-def test_training_and_data_forms(window) -> None:
+def test_training_and_data_forms(window_without_data) -> None:
+    window = window_without_data
     doc = window.document
     doc.select("/training")
     before = snapshot(window)

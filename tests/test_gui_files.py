@@ -39,7 +39,7 @@ def test_gallery_creates_each_design(qtbot, tmp_path, name) -> None:
 def test_gallery_lists_descriptions(qtbot) -> None:
     gallery = TemplateGallery()
     qtbot.addWidget(gallery)
-    assert gallery.list.count() == len(templates()) == 10
+    assert gallery.list.count() == len(templates()) >= 10  # ten reference designs, plus any added
     gallery.select("selu_self_normalizing")
     assert gallery.chosen().name == "selu_self_normalizing"
     assert "SELU" in gallery.description.text() or "self-normalizing" in gallery.description.text().lower()
