@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..resources import schema as load_schema
+from ..spec.defaults import resolve_ref
 from ..spec.problems import split_pointer
 
 #: Widget kinds a field can be.
@@ -20,17 +21,7 @@ KINDS = ("enum", "bool", "int", "number", "string", "const", "object", "list", "
 
 def resolve(node: Any, root: dict[str, Any] | None = None) -> dict[str, Any]:
     """Follow local ``$ref`` chains; keys beside a ``$ref`` override the target's."""
-    root = root or load_schema()
-    if not isinstance(node, dict):
-        return {}
-    while "$ref" in node:
-        target: Any = root
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        merged = dict(target)
-        merged.update({k: v for k, v in node.items() if k != "$ref"})
-        node = merged
-    return node
+    return resolve_ref(node, root) if isinstance(node, dict) else {}
 
 
 def _branch_matches(cond: dict[str, Any], instance: Any) -> bool:

@@ -42,8 +42,9 @@ TASK_METRICS = {
 _RESOLVED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
-def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    """Follow ``$ref`` (local only); sibling keys override the target's. Memoized per schema node."""
+def resolve_ref(node: dict[str, Any], root: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Follow local ``$ref`` chains; keys beside a ``$ref`` override the target's. Memoized per node."""
+    root = root if root is not None else load_schema()
     if not isinstance(node, dict) or "$ref" not in node:
         return node
     hit = _RESOLVED.get(id(node))
@@ -67,19 +68,19 @@ def _branches(node: dict[str, Any], instance: dict[str, Any], root: dict[str, An
     for part in node.get("allOf", []):
         cond = part.get("if", {}).get("properties", {})
         if cond and all(instance.get(k) == v.get("const") for k, v in cond.items()):
-            out.append(_resolve(part["then"], root))
+            out.append(resolve_ref(part["then"], root))
     return out
 
 
 def _fill(instance: Any, node: dict[str, Any], root: dict[str, Any]) -> None:
-    node = _resolve(node, root)
+    node = resolve_ref(node, root)
     if isinstance(instance, dict):
         schemas = [node, *_branches(node, instance, root)]
         for sch in schemas:
             for key, prop in sch.get("properties", {}).items():
                 if not isinstance(prop, dict):
                     continue
-                prop = _resolve(prop, root)
+                prop = resolve_ref(prop, root)
                 if key not in instance and "default" in prop:
                     instance[key] = copy.deepcopy(prop["default"])
         for sch in schemas:

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ..resources import schema as load_schema
-from .defaults import _resolve
+from .defaults import resolve_ref
 
 
 def _kind(node: dict[str, Any]) -> str:
@@ -33,16 +33,16 @@ def _kind(node: dict[str, Any]) -> str:
 
 
 def _rows(node: dict[str, Any], root: dict[str, Any], prefix: str, out: list[str], seen: set[str]) -> None:
-    node = _resolve(node, root)
+    node = resolve_ref(node, root)
     props = dict(node.get("properties", {}))
     for part in node.get("allOf", []):
-        then = _resolve(part.get("then", {}), root)
+        then = resolve_ref(part.get("then", {}), root)
         props.update({k: v for k, v in then.get("properties", {}).items() if isinstance(v, dict)})
     required = set(node.get("required", []))
     for key, prop in props.items():
         if not isinstance(prop, dict):
             continue
-        prop = _resolve(prop, root)
+        prop = resolve_ref(prop, root)
         path = f"{prefix}.{key}" if prefix else key
         if path in seen:
             continue
