@@ -79,7 +79,12 @@ def _cgroup_room() -> int | None:
         if limit == "max":
             return None
         used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
-        return max(0, int(limit) - used)
+        # The page cache counts as used but is given back under pressure.
+        for line in Path("/sys/fs/cgroup/memory.stat").read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "file":
+                used -= int(value)
+        return max(0, int(limit) - max(used, 0))
     except (OSError, ValueError):
         return None
 
