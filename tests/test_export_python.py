@@ -27,14 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def golden_specs() -> dict[str, tuple[dict, bool]]:
-    """Three representative designs: sequential regression, Wide & Deep with aux output, SELU multiclass."""
+    """Representative designs: sequential regression, Wide & Deep with aux output, SELU multiclass, multilabel."""
     housing = with_data(example("housing_regression"), path="housing.csv")
     wide_deep = with_data(example("wide_deep_aux_output"), path="data/housing.csv")
     wide_deep["inputs"][1]["normalize"] = True
     wide_deep["training"]["reduce_lr_on_plateau"] = {"factor": 0.2}
     wide_deep["training"]["learning_rate_schedule"] = {"type": "cosine", "decay_steps": 500}
     selu = example("selu_self_normalizing")
+    multilabel = with_data(example("multilabel_elu_l2"), path="tags.csv")
     return {
+        "multilabel_elu_l2": (multilabel, True),
         "housing_regression": (housing, True),
         "wide_deep_aux_output": (wide_deep, True),
         "selu_self_normalizing": (selu, False),

@@ -232,6 +232,9 @@ def _metric_expr(name: str, output: dict[str, Any]) -> Expr:
         "precision": "Precision",
         "recall": "Recall",
     }
+    if name == "accuracy" and output["task"] == "multilabel":
+        # As in mlpdesigner.compile: "accuracy" would resolve to categorical accuracy over the labels.
+        return Call("keras.metrics.BinaryAccuracy", [], [("name", Str("accuracy"))])
     if name == "accuracy":
         return Str("accuracy")
     if name == "auc":

@@ -10,7 +10,10 @@
     Exit codes: 0 completed or stopped, 1 failed (or invalid spec), 2 bad input.
 ``mlpdesigner evaluate RUN_DIR [--data FILE] [--json]``
     Metrics on the run's test split (the same rows as in training: same data,
-    seed and split settings), or on every row of ``--data``.
+    seed and split settings), or on every row of ``--data``. A run whose
+    ``run.json`` still says ``running`` is refused (exit 2): still training, or
+    interrupted when its process is gone (killed, crashed, out of memory).
+    When the run's data file is gone, the error says so and asks for ``--data``.
 ``mlpdesigner predict RUN_DIR --data FILE -o OUT.csv``
     One row per data row. Columns per output: regression ``name`` (one unit)
     or ``name_<i>``; binary ``name`` (the predicted label) and
@@ -26,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import io
 import json
 import os
+import platform
 import signal
 import sys
 import threading
@@ -129,6 +134,8 @@ def _train_with_progress(spec: Any, args: argparse.Namespace, progress: str | No
 
 def run_train(args: argparse.Namespace) -> int:
     """``mlpdesigner train``: train a spec and write a run folder."""
+    if not faulthandler.is_enabled():  # a crash in native code leaves at least a Python traceback on stderr
+        faulthandler.enable()
     result = _train_with_progress(
         args.spec,
         args,
@@ -145,6 +152,27 @@ def run_train(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- trained runs
 
 
+def unfinished_run_message(run: Path, info: dict[str, Any]) -> str | None:
+    """Why a run folder whose ``run.json`` still says "running" cannot be used; None for a finished run."""
+    if info.get("status") != "running":
+        return None
+    from .memory import process_alive
+
+    pid, host = info.get("pid"), info.get("host")
+    if isinstance(pid, int) and host == platform.node() and pid != os.getpid() and process_alive(pid):
+        return f"{run}: the run is still training (process {pid}). Expected a finished run: wait for it to end."
+    if isinstance(pid, int) and host not in (None, platform.node()):
+        return (
+            f"{run}: the run did not finish: run.json still says \"running\" (process {pid} on {host}, which "
+            "may still be training or may have been killed). Expected a finished run."
+        )
+    who = f"its process {pid}" if isinstance(pid, int) else "its process"
+    return (
+        f"{run}: the run was interrupted: run.json still says \"running\" but {who} is gone "
+        "(killed, crashed, or out of memory). Expected a finished run: train again."
+    )
+
+
 def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, dict[str, Any], Any]:
     """(folder, frozen spec, run.json, Keras model) of a run folder."""
     run = Path(run_dir).expanduser().resolve()
@@ -157,6 +185,11 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, dict[str, Any
         info = json.loads((run / "run.json").read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise UserError(f"{run / 'run.json'}: cannot read it: {exc}") from None
+    if not isinstance(info, dict):
+        raise UserError(f"{run / 'run.json'}: Expected a JSON object. Received: {type(info).__name__}")
+    unfinished = unfinished_run_message(run, info)
+    if unfinished:
+        raise UserError(unfinished)
     if not (run / "model.keras").is_file():
         why = f" (the run {info.get('status')}: {info.get('reason')})" if info.get("status") != "completed" else ""
         raise UserError(f"{run}: no model.keras{why}. Expected a run that saved its model.")
@@ -198,6 +231,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         split = dataset.subset(np.arange(dataset.rows))
         where = "file"
     else:
+        data_file = spec.data_file()
+        if data_file is not None and not data_file.is_file():
+            digest = (info.get("data") or {}).get("sha256") or "?"
+            raise UserError(
+                f"{run}: the run's data file {data_file} is gone (moved or deleted since training; run.json "
+                f"records its SHA-256 {digest[:16]}...). Expected it back in place, or --data FILE to evaluate "
+                "on another file."
+            )
         dataset = load_dataset(spec, classes=classes)
         _check_same_data(info, dataset)
         split = dataset.test

@@ -100,6 +100,8 @@ class _Source:
             raise UserError(f"{self.path}: the data file is empty. Expected a header line and data rows.") from None
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise UserError(f"{self.path}: cannot read it as CSV: {exc}") from None
+        except OSError as exc:  # e.g. deleted or moved between the check and the read
+            raise UserError(_vanished(self.path, exc)) from None
         # Blank lines (kept above so that row numbers match the file) are dropped here.
         blank = frame.isna().all(axis=1).to_numpy()
         lines = np.arange(len(frame)) + 2
@@ -481,6 +483,13 @@ def _columns(spec: Spec) -> dict[str, list[str]]:
     return filled["data"]["columns"]
 
 
+def _vanished(path: Path, exc: OSError) -> str:
+    return (
+        f"{path}: cannot read the data file: {exc.strerror or exc} (was it deleted or moved while being read?). "
+        "Expected an existing CSV or .npz file."
+    )
+
+
 def read_data(
     spec: Spec | dict[str, Any] | str | os.PathLike[str],
     data_path: str | os.PathLike[str] | None = None,
@@ -524,10 +533,14 @@ def read_data(
             outputs[out["name"]] = info
             if strata is None and index is not None:
                 strata = index
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        raise UserError(_vanished(path, exc)) from None
     dataset = Dataset(
         path=path,
         format=source.format,
-        sha256=file_sha256(path),
+        sha256=digest,
         rows=source.rows,
         seed=filled["training"]["seed"],
         inputs=inputs,

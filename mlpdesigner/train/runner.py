@@ -5,6 +5,25 @@ spec, read and check the data, set up TensorFlow and the device, build the
 model; only then create the run folder, and from there on every ending
 (completed, stopped, failed) writes it completely.
 
+Faults, and what the run folder says:
+
+- NaN or infinite loss: ``failed``, with the epoch and step and what to try.
+- Out of memory: a run whose lower bound of memory
+  (:mod:`mlpdesigner.train.memory`) exceeds what the machine offers, or whose
+  model building, training or evaluation raises ``MemoryError`` /
+  ``ResourceExhaustedError``, ends ``failed`` with a reason that suggests a
+  smaller batch or fewer units (the folder is still written).
+- The data file is read whole before training starts. Deleted before it is
+  read: a :class:`~mlpdesigner.errors.UserError` (exit 2, no folder). Deleted
+  once the run started: the run is unaffected; ``run.json`` records the path
+  and SHA-256, and ``mlpdesigner evaluate`` later says the file is gone.
+- The run folder removed during training: ``failed`` (reported on the
+  console and in the ``end`` event); the folder is not recreated.
+- The process killed (SIGKILL, a crash in native code): ``run.json`` keeps
+  the status ``running`` written at the start, with ``pid`` and ``host``;
+  readers (:func:`mlpdesigner.train.cli.load_run`) call such a run
+  interrupted once that process is gone.
+
 Speed: a small MLP trained with ``fit(batch_size=32)`` spends most of its time
 in per-step overhead (one Python -> graph call per batch). ``steps_per_execution``
 "auto" runs :data:`AUTO_STEPS_PER_EXECUTION` batches per call into the graph
@@ -37,6 +56,7 @@ from ..atomic import atomic_write_text
 from ..errors import UserError
 from ..spec import Spec, analyze, dumps, load_spec
 from .data import Dataset, load_dataset
+from .memory import check_fits, is_out_of_memory, out_of_memory_message
 from .progress import Reporter, StopRequest, clean
 
 #: Batches per call into the compiled graph when ``steps_per_execution`` is "auto".
@@ -449,7 +469,19 @@ def train(
 
     stop = stop or StopRequest()
     settings = resolve_settings(spec, dataset, device, device_name)
-    model = build_for_training(spec, dataset, settings)
+    plan = spec.plan
+    assert plan is not None
+    # A run that cannot fit in memory fails here, recorded in its folder, before TensorFlow tries.
+    batch_rows = min(settings.batch_size, max(dataset.train.rows, dataset.validation.rows))
+    failure = check_fits(plan, settings.batch_size, batch_rows, filled["training"]["optimizer"], device)
+    model = None
+    if failure is None:
+        try:
+            model = build_for_training(spec, dataset, settings)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            failure = out_of_memory_message(exc, plan, settings.batch_size, "building the model")
     weights = class_weights(spec, dataset, settings)
     callbacks = make_callbacks(spec, dataset, settings)
     run_dir = new_run_dir(out, spec.name)
@@ -459,6 +491,9 @@ def train(
     run_info: dict[str, Any] = {
         "status": "running",
         "reason": None,
+        # While "running", pid and host let a reader tell a live run from one that was killed.
+        "pid": os.getpid(),
+        "host": platform.node(),
         "spec": spec.name,
         "spec_path": str(spec.path) if spec.path else None,
         "seed": settings.seed,
@@ -519,9 +554,14 @@ def train(
     status, reason = "completed", None
     t_fit = time.monotonic()
     try:
-        fit_model(model, dataset, settings, [*callbacks, monitor], weights)
+        if failure is not None:
+            status, reason = "failed", failure
+        else:
+            fit_model(model, dataset, settings, [*callbacks, monitor], weights)
     except Exception as exc:  # noqa: BLE001 - recorded in run.json, reported, and the exit code says failed
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
+        if is_out_of_memory(exc):
+            reason = out_of_memory_message(exc, plan, settings.batch_size, "training")
         if os.environ.get("MLPDESIGNER_DEBUG"):
             import traceback
 
@@ -548,16 +588,26 @@ def train(
             }
     except Exception as exc:  # noqa: BLE001
         status, reason = "failed", f"saving or evaluating the model failed: {type(exc).__name__}: {exc}"
-    write_history(monitor.history, run_dir / "history.csv")
-    write_json(run_dir / "metrics.json", metrics)
-    run_info.update(status=status, reason=reason)
-    run_info["epochs_completed"] = len(monitor.history)
-    run_info["timings"].update(
-        ended=_now(),
-        train_seconds=round(t_fit_end - t_fit, 3),
-        total_seconds=round(time.monotonic() - t0, 3),
-    )
-    write_json(run_dir / "run.json", run_info)
+        if is_out_of_memory(exc):
+            reason = out_of_memory_message(exc, plan, settings.batch_size, "saving or evaluating the model")
+    if not run_dir.is_dir():
+        # Deleted (or moved) while training: say so; do not recreate a folder the user removed.
+        status, reason = "failed", f"the run folder {run_dir} was removed during the run; nothing could be saved"
+        metrics = {"train": None, "validation": None, "test": None}
+    else:
+        run_info.update(status=status, reason=reason)
+        run_info["epochs_completed"] = len(monitor.history)
+        run_info["timings"].update(
+            ended=_now(),
+            train_seconds=round(t_fit_end - t_fit, 3),
+            total_seconds=round(time.monotonic() - t0, 3),
+        )
+        try:
+            write_history(monitor.history, run_dir / "history.csv")
+            write_json(run_dir / "metrics.json", metrics)
+            write_json(run_dir / "run.json", run_info)
+        except OSError as exc:
+            status, reason = "failed", f"cannot write the run folder {run_dir}: {exc.strerror or exc}"
     exit_code = 1 if status == "failed" else 0
     reporter.end(
         {
