@@ -391,11 +391,14 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, state: Any) -> None:
         self._update_run_actions()
-        where = f" ({state.run_dir})" if state.run_dir else ""
-        self.statusBar().showMessage(f"Training {state.status}{where}", 15000)
+        if state.status == "failed":
+            self.statusBar().showMessage(f"Training failed: {(state.message or '').splitlines()[0]}", 15000)
+        else:
+            where = f" ({state.run_dir})" if state.run_dir else ""
+            self.statusBar().showMessage(f"Training {state.status}{where}", 15000)
 
     def _report_run_error(self, _title: str, message: str) -> None:
-        self.statusBar().showMessage(message.splitlines()[0], 15000)
+        self.statusBar().showMessage((message.splitlines() or [""])[0], 15000)
 
     def _update_run_actions(self) -> None:
         training = self.train_view.training

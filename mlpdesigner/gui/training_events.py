@@ -158,7 +158,7 @@ class TrainingState:
     def _on_epoch(self, event: dict[str, Any]) -> None:
         self.epoch = int(event.get("epoch") or len(self.history) + 1)
         self.epochs = event.get("epochs") or self.epochs
-        self.step = self.steps or self.step
+        self.step = 0 if self.epochs and self.epoch < self.epochs else (self.steps or self.step)
         self.elapsed = event.get("elapsed")
         self.eta = event.get("eta")
         row = {"epoch": self.epoch, **(event.get("metrics") or {})}
