@@ -66,6 +66,8 @@ def render_screenshot(window: MainWindow, out: str | Path) -> Path:
 def _train_and_screenshot(window: MainWindow, screenshot: str, epochs: int | None) -> int:
     """Train the open design in the window, wait for the run to end, save the training view, exit."""
     window.resize(*SCREENSHOT_SIZE)
+    for dock in (window.inspector_dock, window.problems_dock, window.summary_dock):
+        dock.hide()  # the picture is about the training view: the outline stays, the other panels go
     window.show()
     application().processEvents()
     started = window.train(epochs)

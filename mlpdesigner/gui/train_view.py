@@ -277,6 +277,7 @@ class TrainView(QWidget):
         main.addWidget(side)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
+        main.setSizes([640, 380])
         self.splitter = main
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
