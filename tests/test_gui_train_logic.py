@@ -255,3 +255,16 @@ def test_relative_data_path(tmp_path) -> None:
     data = tmp_path / "data" / "d.csv"
     assert relative_data_path(data, tmp_path / "specs" / "a.json") == "../data/d.csv"
     assert relative_data_path(data, None) == data.resolve().as_posix()
+
+
+def test_export_json_flag_prints_the_report(tmp_path, capsys) -> None:
+    from mlpdesigner.cli import main
+    from mlpdesigner.resources import example_path
+
+    out = tmp_path / "model.py"
+    assert main(["export", str(example_path("housing_regression")), "--format", "python", "-o", str(out),
+                 "--with-training", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report == {"format": "python", "path": str(out), "trained": False, "detail": "with training"}
+    parsed, text = export_message(json.dumps(report), "", 0)
+    assert parsed == report and text.startswith(f"Wrote {out} (python, untrained (seeded) weights; with training)")

@@ -257,3 +257,13 @@ def test_train_screenshot_command(tmp_path) -> None:
     assert "run completed" in result.stdout
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not (tmp_path / "design" / "runs").exists()  # screenshot runs go to a scratch folder
+
+
+def test_closing_the_window_ends_a_running_training(qtbot, tmp_path) -> None:
+    spec = flowers_design(tmp_path / "design", epochs=5000)
+    window = window_on(qtbot, tmp_path, spec)
+    assert window.train()
+    run = window.train_view.run
+    qtbot.waitUntil(lambda: run.process.processId() > 0, timeout=30_000)
+    assert window.close()
+    assert run.process.state() == run.process.ProcessState.NotRunning
