@@ -7,6 +7,7 @@ The widgets hold no state of their own: the mapping lives in the spec's
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -85,6 +86,8 @@ class DataTab(QWidget):
         self.guesses: dict[str, TaskGuess | None] = {}
         self.advice: list[DataAdvice] = []
         self._signature: Any = None
+        self._preview_key: Any = None
+        self._advice_key: Any = None
         self._syncing = False
 
         self.path_label = QLabel(self)
@@ -112,6 +115,7 @@ class DataTab(QWidget):
         self.advice_tree.setHeaderLabels(["Column", "Advice"])
         self.advice_tree.setRootIsDecorated(False)
         self.advice_tree.setWordWrap(True)
+        self.advice_tree.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.advice_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.advice_tree.itemSelectionChanged.connect(self._update_fix_button)
         self.fix_button = QPushButton("Apply fix", self)
@@ -127,28 +131,47 @@ class DataTab(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.preview_caption)
-        left_layout.addWidget(self.preview, 3)
-        advice_row = QHBoxLayout()
-        advice_row.addWidget(QLabel("<b>Data checks</b>", self), 1)
-        advice_row.addWidget(self.fix_button)
-        left_layout.addLayout(advice_row)
-        left_layout.addWidget(self.advice_tree, 2)
+        left_layout.addWidget(self.preview, 1)
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(QLabel("<b>Column mapping</b> (a 1-D input's width follows its checked columns)", self))
+        mapping_title = QLabel("<b>Column mapping</b> (a 1-D input's width follows its checked columns)", self)
+        mapping_title.setWordWrap(True)
+        right_layout.addWidget(mapping_title)
         right_layout.addWidget(scroll, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
+        upper = QSplitter(Qt.Orientation.Horizontal, self)
+        upper.addWidget(left)
+        upper.addWidget(right)
+        upper.setStretchFactor(0, 1)
+        upper.setStretchFactor(1, 1)
+        self.upper_splitter = upper
+        self._sized = False
+        checks = QWidget(self)
+        checks_layout = QVBoxLayout(checks)
+        checks_layout.setContentsMargins(0, 0, 0, 0)
+        advice_row = QHBoxLayout()
+        advice_row.addWidget(QLabel("<b>Data checks</b>", self), 1)
+        advice_row.addWidget(self.fix_button)
+        checks_layout.addLayout(advice_row)
+        checks_layout.addWidget(self.advice_tree, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(upper)
+        splitter.addWidget(checks)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
         self.document.changed.connect(self.sync)
         self.document.path_changed.connect(self.sync)
         self.sync()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._sized:  # first show: preview and mapping share the width (the preview's hint is wide)
+            self._sized = True
+            half = max(self.upper_splitter.width() // 2, 100)
+            self.upper_splitter.setSizes([half, half])
 
     # ----- the data file -------------------------------------------------------------------------
     def data_file(self) -> Path | None:
@@ -179,7 +202,7 @@ class DataTab(QWidget):
 
     def reload(self) -> None:
         self.frame_key = None
-        self._signature = None
+        self._signature = self._preview_key = self._advice_key = None
         self.sync()
 
     def _load(self) -> None:
@@ -233,6 +256,10 @@ class DataTab(QWidget):
         return output.get("task") == "multilabel" or (output.get("task") == "regression" and output.get("units", 1) > 1)
 
     def _fill_preview(self) -> None:
+        key = (self.frame_key, self.load_error, self.frame is None)
+        if key == self._preview_key:
+            return
+        self._preview_key = key
         if self.frame is None:
             self.preview.clear()
             self.preview.setRowCount(0)
@@ -255,6 +282,7 @@ class DataTab(QWidget):
         while self.mapping_layout.count():
             item = self.mapping_layout.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()
                 item.widget().deleteLater()
         self.feature_lists.clear()
         self.target_boxes.clear()
@@ -411,6 +439,13 @@ class DataTab(QWidget):
 
     # ----- advice ----------------------------------------------------------------------------------
     def _fill_advice(self, raw: dict[str, Any]) -> None:
+        # The checks read the whole table: run them again only when the data or what they look at changed.
+        training = raw.get("training") if isinstance(raw.get("training"), dict) else {}
+        key = (self.frame_key, self.frame is None, json.dumps(raw.get("data"), sort_keys=True, default=str),
+               json.dumps(raw.get("outputs"), sort_keys=True, default=str), str(training.get("class_weight")))
+        if key == self._advice_key:
+            return
+        self._advice_key = key
         self.advice = data_advice(self.frame, raw) if self.frame is not None and raw else []
         self.advice_tree.clear()
         for entry in self.advice:

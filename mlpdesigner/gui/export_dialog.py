@@ -104,7 +104,7 @@ class ExportDialog(QDialog):
         self.result = QLabel(self)
         self.result.setObjectName("export_result")
         self.result.setWordWrap(True)
-        self.result.setMinimumWidth(460)
+        self.result.setMinimumWidth(560)
         self.export_button = QPushButton("Export", self)
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.start_export)
