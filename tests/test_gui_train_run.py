@@ -267,3 +267,29 @@ def test_closing_the_window_ends_a_running_training(qtbot, tmp_path) -> None:
     qtbot.waitUntil(lambda: run.process.processId() > 0, timeout=30_000)
     assert window.close()
     assert run.process.state() == run.process.ProcessState.NotRunning
+
+
+@pytest.mark.slow
+def test_nan_loss_shows_the_runs_reason(qtbot, tmp_path) -> None:
+    folder = tmp_path / "design"
+    folder.mkdir()
+    rows = ["a,b,value"] + [f"{(i * 7919) % 1000 * 1e6:.1f},{(i * 104729) % 1000 * -1e6:.1f},1e12" for i in range(64)]
+    (folder / "big.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    raw = {
+        "format": "mlpdesigner/1", "name": "exploding",
+        "inputs": [{"name": "x", "shape": [2]}],
+        "network": {"topology": "sequential", "layers": [{"type": "dense", "units": 8, "activation": "relu"}]},
+        "outputs": [{"name": "value", "task": "regression", "units": 1}],
+        "training": {"optimizer": {"name": "sgd", "learning_rate": 10}, "epochs": 5},
+        "data": {"path": "big.csv", "columns": {"x": ["a", "b"], "value": ["value"]}},
+    }
+    spec = folder / "exploding.json"
+    spec.write_text(json.dumps(raw), "utf-8")
+    window = window_on(qtbot, tmp_path, spec)
+    assert window.train()
+    state = finish(qtbot, window)
+    assert state.status == "failed" and "lower learning rate" in state.message
+    assert state.message in window.train_view.banner.text()
+    record = window.train_view.records[0]
+    assert record.status == "failed" and window.train_view.history.item(0, 1).text() == "failed"
+    close_clean(window)
