@@ -202,11 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     p.add_argument("--tolerance", type=float, default=None, help="max abs difference allowed in the ONNX check")
     p.add_argument("--with-training", action="store_true", help="python: include data loading and fit")
+    p.add_argument("--json", action="store_true", help="print the export report as one JSON object")
 
     p = add("gui", cmd_gui, "open the designer window")
     p.add_argument("file", nargs="?", metavar="FILE")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
     p.add_argument("--train", action="store_true", help="train the design in the window first (with --screenshot)")
+    p.add_argument("--epochs", type=int, metavar="N", help="with --train: epochs instead of the spec's")
 
     p = add("demo", cmd_demo, "train a built-in Wide & Deep design on bundled data")
     p.add_argument("--out", metavar="DIR")

@@ -1,4 +1,9 @@
-"""Starting the designer: ``mlpdesigner gui [FILE] [--screenshot OUT.png]``."""
+"""Starting the designer: ``mlpdesigner gui [FILE] [--train [--epochs N]] [--screenshot OUT.png]``.
+
+With ``--train`` the window trains FILE on its data as soon as it opens; with
+``--screenshot`` as well it waits for the run to end, saves the training view
+and exits (the runs go to a scratch folder, not next to FILE).
+"""
 
 from __future__ import annotations
 
@@ -58,12 +63,41 @@ def render_screenshot(window: MainWindow, out: str | Path) -> Path:
     return target
 
 
+def _train_and_screenshot(window: MainWindow, screenshot: str, epochs: int | None) -> int:
+    """Train the open design in the window, wait for the run to end, save the training view, exit."""
+    window.resize(*SCREENSHOT_SIZE)
+    for dock in (window.inspector_dock, window.problems_dock, window.summary_dock):
+        dock.hide()  # the picture is about the training view: the outline stays, the other panels go
+    window.show()
+    application().processEvents()
+    started = window.train(epochs)
+    state = window.train_view.wait() if started else None
+    window.tabs.setCurrentWidget(window.train_view)
+    target = render_screenshot(window, screenshot)
+    window.document.undo_stack.setClean()
+    window.close()
+    print(f"wrote {target}")
+    if state is None:
+        print(f"error: training did not start: {window.train_view.banner.text()}", file=sys.stderr)
+        return 1
+    print(f"run {state.status}: {state.run_dir}" + (f" ({state.reason})" if state.reason else ""))
+    if state.status == "failed":
+        print(f"error: {state.message}", file=sys.stderr)
+    return 0 if state.status == "completed" else 1
+
+
 def run_gui(args: argparse.Namespace) -> int:
     """Open the designer on ``args.file`` (or the built-in Wide & Deep example)."""
     file = getattr(args, "file", None)
     screenshot = getattr(args, "screenshot", None)
+    train = bool(getattr(args, "train", False))
+    epochs = getattr(args, "epochs", None)
     if file and not Path(file).exists():
         raise UserError(f"Cannot open {file}: no such file", hint="check the path")
+    if train and not file:
+        raise UserError("--train needs a design FILE with a data section", hint="mlpdesigner gui FILE --train")
+    if epochs is not None and epochs < 1:
+        raise UserError(f"--epochs: Expected a whole number of at least 1. Received: {epochs}")
     app = application()
     if screenshot:  # a fresh layout and no recovery files: the picture shows the defaults
         import tempfile
@@ -74,12 +108,15 @@ def run_gui(args: argparse.Namespace) -> int:
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings, recovery_dir=Path(scratch) / "recovery")
         window.autosave_timer.stop()
+        window.train_view.runs_root_override = Path(scratch) / "runs"
     else:
         window = MainWindow()
     if file:
         window.open_file(file)
     else:
         window.open_example(DEFAULT_EXAMPLE)
+    if screenshot and train:
+        return _train_and_screenshot(window, screenshot, epochs)
     if screenshot:
         window.resize(*SCREENSHOT_SIZE)
         target = render_screenshot(window, screenshot)
@@ -90,6 +127,8 @@ def run_gui(args: argparse.Namespace) -> int:
     previous = install_exception_hook(window)
     window.show()
     QTimer.singleShot(0, window.offer_recovery)
+    if train:
+        QTimer.singleShot(0, lambda: window.train(epochs))
     try:
         return app.exec()
     finally:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from .data_tab import choose_data_file
+from .export_dialog import choose_output
 from .gallery import TemplateGallery
 from .recovery import Recovery
 
@@ -24,6 +28,18 @@ class Dialogs:
     def export_path(self, parent: QWidget, suggested: str, file_filter: str) -> str | None:
         path, _ = QFileDialog.getSaveFileName(parent, "Export diagram", suggested, file_filter)
         return path or None
+
+    def data_path(self, parent: QWidget, folder: str) -> str | None:
+        """A CSV file to train on."""
+        return choose_data_file(parent, folder)
+
+    def export_model_path(self, parent: QWidget, suggested: str, file_filter: str) -> str | None:
+        """Where to write an exported model or script."""
+        return choose_output(parent, suggested, file_filter)
+
+    def open_url(self, url: QUrl) -> bool:
+        """Open a folder or file in the desktop's file manager."""
+        return bool(QDesktopServices.openUrl(url))
 
     def confirm_discard(self, parent: QWidget, name: str) -> str:
         """'save', 'discard' or 'cancel'."""

@@ -14,8 +14,10 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QTabWidge
 from ..resources import example_path
 from ..spec.problems import Problem
 from .canvas import NetworkCanvas
+from .data_tab import DataTab
 from .dialogs import Dialogs
 from .document import Document
+from .export_dialog import ExportDialog
 from .gallery import templates
 from .inspector import Inspector
 from .json_view import JsonView
@@ -23,6 +25,7 @@ from .layer_list import LayerPanel
 from .operations import layer_list, layers_pointer, subject_pointer
 from .panels import ProblemsPanel, SummaryPanel
 from .recovery import RecoveryStore
+from .train_view import TrainView
 
 APP_NAME = "MLP Designer"
 #: Milliseconds between autosaves of unsaved work to the recovery file.
@@ -62,6 +65,16 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("central_tabs")
         self.tabs.addTab(self.canvas, "Diagram")
         self.tabs.addTab(self.json_view, "JSON")
+        self.data_tab = DataTab(self.document, chooser=lambda parent, folder: self.dialogs.data_path(parent, folder))
+        self.tabs.addTab(self.data_tab, "Data")
+        self.train_view = TrainView(self.document, save_first=self.save, report_error=self._report_run_error)
+        self.train_view.setObjectName("train_view")
+        self.train_view.open_url = lambda url: self.dialogs.open_url(url)
+        self.train_view.export_requested.connect(self.open_export_dialog)
+        self.train_view.run_started.connect(lambda _run: self._update_run_actions())
+        self.train_view.run_finished.connect(self._run_finished)
+        self.tabs.addTab(self.train_view, "Training")
+        self.export_dialog: ExportDialog | None = None
         self.setCentralWidget(self.tabs)
 
         self.layers = LayerPanel(self.document)
@@ -155,9 +168,21 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         self._action(view_menu, "Diagram", lambda: self.tabs.setCurrentWidget(self.canvas), "Ctrl+1")
         self._action(view_menu, "JSON", lambda: self.tabs.setCurrentWidget(self.json_view), "Ctrl+2")
+        self._action(view_menu, "Data", lambda: self.tabs.setCurrentWidget(self.data_tab), "Ctrl+3")
+        self._action(view_menu, "Training", lambda: self.tabs.setCurrentWidget(self.train_view), "Ctrl+4")
         view_menu.addSeparator()
         for dock in (self.outline_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
             view_menu.addAction(dock.toggleViewAction())
+
+        run_menu = bar.addMenu("&Run")
+        self.train_action = self._action(run_menu, "Train", self.train, "F5",
+                                         "Train the design on its data in a separate process")
+        self.stop_action = self._action(run_menu, "Stop training", self.train_view.stop_training, "Shift+F5",
+                                        "Stop the run after the current batch")
+        run_menu.addSeparator()
+        self.export_action = self._action(
+            run_menu, "Export model…", lambda: self.open_export_dialog(self.train_view.selected_run_dir()),
+            "Ctrl+E", "Export a trained run or the design to ONNX, .keras or Python")
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main_toolbar")
@@ -171,6 +196,11 @@ class MainWindow(QMainWindow):
         self._tool(toolbar, "Fit", self.canvas.fit)
         self._tool(toolbar, "Zoom +", lambda: self.canvas.zoom(1.25))
         self._tool(toolbar, "Zoom −", lambda: self.canvas.zoom(0.8))
+        toolbar.addSeparator()
+        toolbar.addAction(self.train_action)
+        toolbar.addAction(self.stop_action)
+        toolbar.addAction(self.export_action)
+        self._update_run_actions()
         self._refresh_recent_menu()
 
     def _tool(self, toolbar: Any, text: str, slot: Any) -> None:
@@ -351,6 +381,60 @@ class MainWindow(QMainWindow):
             self.canvas.centerOn(block)
         self.inspector.focus_field(problem.path)
 
+    # ----- training and export -------------------------------------------------------------------
+    def train(self, epochs: int | None = None) -> bool:
+        """Train the design in a child process and show the training view; False when it cannot start."""
+        self.tabs.setCurrentWidget(self.train_view)
+        run = self.train_view.start_training(epochs)
+        self._update_run_actions()
+        return run is not None
+
+    def _run_finished(self, state: Any) -> None:
+        self._update_run_actions()
+        if state.status == "failed":
+            self.statusBar().showMessage(f"Training failed: {(state.message or '').splitlines()[0]}", 15000)
+        else:
+            where = f" ({state.run_dir})" if state.run_dir else ""
+            self.statusBar().showMessage(f"Training {state.status}{where}", 15000)
+
+    def _report_run_error(self, _title: str, message: str) -> None:
+        self.statusBar().showMessage((message.splitlines() or [""])[0], 15000)
+
+    def _update_run_actions(self) -> None:
+        training = self.train_view.training
+        self.train_action.setEnabled(not training)
+        self.stop_action.setEnabled(training)
+
+    def open_export_dialog(self, run_dir: Path | None = None) -> ExportDialog:
+        """Show the export dialog (not modal), on ``run_dir`` or the untrained design."""
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+            self.export_dialog.deleteLater()
+        root = self.train_view.runs_root()
+        out_dir = root.parent if root is not None else Path.cwd()
+        self.train_view.refresh_history()
+        self.export_dialog = ExportDialog(
+            self.train_view.spec_for_child, self.train_view.records, selected=run_dir, out_dir=out_dir,
+            name=self.document.spec.name or "model", opener=lambda url: self.dialogs.open_url(url),
+            chooser=lambda parent, suggested, flt: self.dialogs.export_model_path(parent, suggested, flt),
+            parent=self,
+        )
+        self.export_dialog.show()
+        return self.export_dialog
+
+    def stop_children(self, timeout_ms: int = 10_000) -> None:
+        """End a running training or export before the window closes (gracefully, then killed)."""
+        run = self.train_view.run
+        if run is not None and run.running:
+            run.stop()
+            if not run.process.waitForFinished(timeout_ms):
+                run.process.kill()
+                run.process.waitForFinished(2000)
+        export = self.export_dialog.run if self.export_dialog is not None else None
+        if export is not None and export.running:
+            export.process.kill()
+            export.process.waitForFinished(2000)
+
     # ----- errors --------------------------------------------------------------------------------
     def show_exception(self, exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
         """Show an unexpected error readably; the window stays open and the design is kept."""
@@ -391,6 +475,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        self.stop_children()
         self.save_layout()
         self.autosave_timer.stop()
         self.recovery.clear()

@@ -1,0 +1,335 @@
+"""The data tab's logic (Qt-free, pandas only): read a CSV, guess a target's task, advise, and edit the mapping.
+
+Every edit is returned as JSON Patch operations on the spec as written, for
+the document's undoable :meth:`~mlpdesigner.gui.document.Document.apply`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..spec.defaults import task_defaults_patch
+
+Ops = list[dict[str, Any]]
+
+#: Rows shown in the preview table.
+PREVIEW_ROWS = 20
+#: Most distinct integer values a target may have to count as class labels.
+MAX_CLASSES = 50
+#: A class below this share of the largest class counts as imbalanced.
+IMBALANCE_RATIO = 0.25
+
+_ID_NAME = re.compile(r"(^|[_\s-])(id|index|idx|key|uuid|row)$|^(id|index|idx|uuid|row_?number)$", re.IGNORECASE)
+
+
+def read_table(path: str | os.PathLike[str]) -> Any:
+    """The CSV file as a pandas DataFrame (``.tsv`` tab-separated); UserError naming the file when unreadable."""
+    import pandas as pd
+
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"Data file not found: {file}. Expected a CSV file.")
+    if file.suffix.lower() == ".npz":
+        raise UserError(
+            f"{file}: the data tab previews CSV files. Expected a .csv file (.npz files train as they are)."
+        )
+    try:
+        return pd.read_csv(file, sep="\t" if file.suffix.lower() == ".tsv" else ",", skip_blank_lines=True)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{file}: cannot read it as CSV: {exc}") from None
+
+
+def relative_data_path(data_file: str | os.PathLike[str], spec_path: str | os.PathLike[str] | None) -> str:
+    """The data path as the spec stores it: relative to the spec's folder (absolute when there is no spec file)."""
+    file = Path(data_file).resolve()
+    if spec_path is None:
+        return file.as_posix()
+    try:
+        return Path(os.path.relpath(file, Path(spec_path).resolve().parent)).as_posix()
+    except ValueError:  # another drive on Windows
+        return file.as_posix()
+
+
+# --------------------------------------------------------------------------- task inference
+
+
+@dataclass
+class TaskGuess:
+    """What a target column (or set of columns) looks like."""
+
+    task: str
+    units: int
+    classes: list[str] | None = None
+    why: str = ""
+
+    def describe(self) -> str:
+        if self.task == "regression":
+            return f"regression ({self.units} value{'s' * (self.units != 1)})"
+        if self.task == "binary":
+            return "binary (2 classes" + (f": {', '.join(self.classes)})" if self.classes else ")")
+        if self.task == "multilabel":
+            return f"multilabel ({self.units} labels)"
+        shown = ", ".join((self.classes or [])[:8]) + (", …" if len(self.classes or []) > 8 else "")
+        return f"multiclass ({self.units} classes" + (f": {shown})" if shown else ")")
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+    return str(value)
+
+
+def _is_numeric(series: Any) -> bool:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return bool(is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype))
+
+
+def _is_zero_one(series: Any) -> bool:
+    from pandas.api.types import is_bool_dtype
+
+    values = series.dropna()
+    if is_bool_dtype(values.dtype):
+        return True
+    return _is_numeric(values) and set(values.unique().tolist()) <= {0, 1}
+
+
+def infer_task(frame: Any, columns: list[str]) -> TaskGuess | None:
+    """The task and unit count a target made of ``columns`` suggests (None when there is nothing to go on)."""
+    columns = [c for c in columns if c in frame.columns]
+    if not columns:
+        return None
+    if len(columns) > 1:
+        if all(_is_zero_one(frame[c]) for c in columns):
+            return TaskGuess("multilabel", len(columns), list(columns), "every column holds only 0 and 1")
+        if all(_is_numeric(frame[c]) for c in columns):
+            return TaskGuess("regression", len(columns), None, "several numeric columns")
+        return None
+    series = frame[columns[0]].dropna()
+    if series.empty:
+        return None
+    distinct = series.unique()
+    count = len(distinct)
+    if _is_numeric(series):
+        values = series.to_numpy(dtype="float64")
+        integers = bool(((values % 1) == 0).all())
+        if count == 2:
+            labels = sorted(distinct.tolist())
+            return TaskGuess("binary", 1, [_label(v) for v in labels], "two distinct values")
+        if integers and 2 < count <= MAX_CLASSES and count <= max(3, len(series) // 5):
+            labels = sorted(distinct.tolist())
+            return TaskGuess("multiclass", count, [_label(v) for v in labels], f"{count} distinct whole numbers")
+        return TaskGuess("regression", 1, None, "numbers with many distinct values")
+    labels = sorted((_label(v) for v in distinct), key=str)
+    if count == 2:
+        return TaskGuess("binary", 1, labels, "two distinct labels")
+    if count == 1:
+        return TaskGuess("binary", 1, labels, "a single label (a constant target cannot be learned)")
+    return TaskGuess("multiclass", count, labels, f"{count} distinct labels")
+
+
+def head_matches(output: dict[str, Any], guess: TaskGuess) -> bool:
+    """True when the output head already has the guessed task and units (and class names when it lists them)."""
+    if output.get("task") != guess.task:
+        return False
+    if guess.task != "binary" and output.get("units", 1) != guess.units:
+        return False
+    if guess.task in ("multiclass", "multilabel") and "classes" in output and guess.classes:
+        return list(output["classes"]) == list(guess.classes)
+    return True
+
+
+def head_ops(raw: dict[str, Any], index: int, guess: TaskGuess) -> Ops:
+    """Set output ``index``'s head to the guess: task (with its defaults), units and class names."""
+    output = raw["outputs"][index]
+    new = copy.deepcopy(output) if output.get("task") == guess.task else task_defaults_patch(output, guess.task)
+    new["task"] = guess.task
+    new["units"] = 1 if guess.task == "binary" else guess.units
+    if guess.task in ("multiclass", "multilabel") and guess.classes and len(guess.classes) == new["units"]:
+        new["classes"] = list(guess.classes)
+    else:
+        new.pop("classes", None)
+    if new == output:
+        return []
+    return [{"op": "replace", "path": f"/outputs/{index}", "value": new}]
+
+
+# --------------------------------------------------------------------------- mapping edits
+
+
+def data_file_ops(raw: dict[str, Any], path_text: str) -> Ops:
+    """Point the spec at a data file (creating the data section with an empty mapping)."""
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        return [{"op": "add", "path": "/data", "value": {"path": path_text, "columns": {}}}]
+    ops: Ops = []
+    if data.get("path") != path_text:
+        ops.append({"op": "add", "path": "/data/path", "value": path_text})
+    if not isinstance(data.get("columns"), dict):
+        ops.append({"op": "add", "path": "/data/columns", "value": {}})
+    return ops
+
+
+def mapped_columns(raw: dict[str, Any], name: str) -> list[str]:
+    """The columns mapped to an input or output ([] when none)."""
+    data = raw.get("data") if isinstance(raw, dict) else None
+    columns = data.get("columns") if isinstance(data, dict) else None
+    value = columns.get(name) if isinstance(columns, dict) else None
+    return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
+
+
+def mapping_ops(raw: dict[str, Any], name: str, columns: list[str], *, resize: bool = True) -> Ops:
+    """Map ``columns`` to the input or output ``name`` (an empty list removes the mapping).
+
+    With ``resize``, a one-dimensional input's shape, and the units of a
+    regression or multilabel output, follow the number of columns (the same
+    undoable edit), so the mapping never leaves the spec inconsistent.
+    """
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        raise ValueError("Expected a data section (choose a data file first). Received: none")
+    ops: Ops = []
+    if not isinstance(data.get("columns"), dict):
+        ops.append({"op": "add", "path": "/data/columns", "value": {}})
+        current = None
+    else:
+        current = data["columns"].get(name)
+    if columns:
+        if current != columns:
+            ops.append({"op": "add", "path": f"/data/columns/{name}", "value": list(columns)})
+    elif current is not None:
+        ops.append({"op": "remove", "path": f"/data/columns/{name}"})
+    if not resize or not columns:
+        return ops
+    for index, item in enumerate(raw.get("inputs") or []):
+        if isinstance(item, dict) and item.get("name") == name:
+            shape = item.get("shape")
+            if isinstance(shape, list) and len(shape) == 1 and shape != [len(columns)]:
+                ops.append({"op": "replace", "path": f"/inputs/{index}/shape", "value": [len(columns)]})
+    for index, item in enumerate(raw.get("outputs") or []):
+        if isinstance(item, dict) and item.get("name") == name and item.get("task") in ("regression", "multilabel"):
+            if item.get("units", 1) != len(columns):
+                ops.append({"op": "add", "path": f"/outputs/{index}/units", "value": len(columns)})
+            if item.get("task") == "multilabel" and "classes" in item:
+                ops.append({"op": "replace", "path": f"/outputs/{index}/classes", "value": list(columns)})
+    return ops
+
+
+# --------------------------------------------------------------------------- advice
+
+
+@dataclass
+class DataAdvice:
+    """One observation about the data, with an optional fix (JSON Patch)."""
+
+    kind: str  #: missing, constant, non_numeric, id_column, imbalance, unreadable
+    column: str
+    message: str
+    fix: Ops = field(default_factory=list)
+    fix_title: str = ""
+
+
+def likely_id_column(name: str, series: Any) -> bool:
+    """A column of unique whole numbers or strings named like an ID, or counting up one by one."""
+    values = series.dropna()
+    if len(values) < 10 or values.nunique() != len(values):
+        return False
+    if _ID_NAME.search(str(name)):
+        return True
+    if _is_numeric(values):
+        numbers = values.to_numpy(dtype="float64")
+        if ((numbers % 1) == 0).all():
+            import numpy as np
+
+            steps = np.diff(numbers)
+            return bool(len(steps) and (np.all(steps == 1) or np.all(steps == -1)))
+    return False
+
+
+def data_advice(frame: Any, raw: dict[str, Any]) -> list[DataAdvice]:
+    """Missing values, constant columns, non-numeric features, likely ID columns and class imbalance."""
+    advice: list[DataAdvice] = []
+    inputs = [i.get("name") for i in raw.get("inputs") or [] if isinstance(i, dict)]
+    outputs = [o for o in raw.get("outputs") or [] if isinstance(o, dict)]
+    feature_columns = {c for name in inputs for c in mapped_columns(raw, name)}
+    target_columns = {c for o in outputs for c in mapped_columns(raw, str(o.get("name")))}
+    rows = len(frame)
+    for column in frame.columns:
+        series = frame[column]
+        name = str(column)
+        role = "input column" if name in feature_columns else "target column" if name in target_columns else "column"
+        missing = int(series.isna().sum())
+        if missing:
+            first = int(series.isna().to_numpy().argmax()) + 2
+            advice.append(DataAdvice(
+                "missing", name,
+                f"{role.capitalize()} {name!r} has {missing} missing value{'s' * (missing != 1)} "
+                f"({missing / max(rows, 1):.1%} of rows; first on line {first}). Training refuses missing "
+                "values: fill or drop those rows"
+                + (", or leave the column out." if name not in target_columns else "."),
+            ))
+        if rows > 1 and series.nunique(dropna=True) <= 1:
+            advice.append(DataAdvice(
+                "constant", name,
+                f"{role.capitalize()} {name!r} holds a single value: it carries no information; leave it out.",
+            ))
+        if name not in target_columns and not _is_numeric(series) and not _is_zero_one(series):
+            example = series.dropna().iloc[0] if series.notna().any() else ""
+            advice.append(DataAdvice(
+                "non_numeric", name,
+                f"{role.capitalize()} {name!r} is not numeric (e.g. {str(example)[:30]!r}): an input needs numbers; "
+                "encode it as numbers (one column per category) or leave it out.",
+            ))
+        if name not in target_columns and likely_id_column(name, series):
+            advice.append(DataAdvice(
+                "id_column", name,
+                f"{role.capitalize()} {name!r} looks like a row ID (a different value on every row): "
+                "it cannot generalize; leave it out of the inputs.",
+            ))
+    training = raw.get("training") if isinstance(raw.get("training"), dict) else {}
+    for output in outputs:
+        if output.get("task") not in ("binary", "multiclass"):
+            continue
+        columns = mapped_columns(raw, str(output.get("name")))
+        if len(columns) != 1 or columns[0] not in frame.columns:
+            continue
+        counts = frame[columns[0]].dropna().value_counts()
+        if len(counts) < 2:
+            continue
+        smallest, largest = int(counts.iloc[-1]), int(counts.iloc[0])
+        if smallest / largest >= IMBALANCE_RATIO:
+            continue
+        label = _label(counts.index[-1])
+        message = (
+            f"Target {columns[0]!r} of output {output.get('name')!r} is imbalanced: class {label!r} has "
+            f"{smallest} rows ({smallest / counts.sum():.1%}), the largest class {largest}."
+        )
+        if training.get("class_weight") == "balanced":
+            message += " Class weights are balanced already."
+            advice.append(DataAdvice("imbalance", columns[0], message))
+        else:
+            message += ' Weight the classes: training.class_weight = "balanced".'
+            ops = [] if isinstance(raw.get("training"), dict) else [{"op": "add", "path": "/training", "value": {}}]
+            ops.append({"op": "add", "path": "/training/class_weight", "value": "balanced"})
+            advice.append(DataAdvice("imbalance", columns[0], message, ops, "Use balanced class weights"))
+    return advice
+
+
+def preview_rows(frame: Any, rows: int = PREVIEW_ROWS) -> list[list[str]]:
+    """The first rows as text for the preview table (empty cells for missing values)."""
+    head = frame.head(rows)
+    out = []
+    for values in head.itertuples(index=False):
+        out.append(["" if isinstance(v, float) and math.isnan(v) else str(v) for v in values])
+    return out

@@ -1,0 +1,531 @@
+"""The training view: Train/Stop, progress with ETA, live curves (pyqtgraph), log, final metrics, run history.
+
+Training runs as a child process (:class:`~mlpdesigner.gui.training.TrainingRun`);
+the editor stays usable meanwhile. What is trained is what the editor shows:
+a saved design without unsaved changes trains from its own file; a design with
+unsaved changes trains from a temporary copy (its data path made absolute),
+deleted when the run ends. The run folder is ``<spec folder>/runs/<name>-<timestamp>/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QEventLoop, QItemSelectionModel, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..spec import dumps
+from .document import Document
+from .runs import RunRecord, read_history, scan_runs
+from .training import TrainingRun
+from .training_events import (
+    TrainingState,
+    curve_groups,
+    format_number,
+    new_run_dir,
+    runs_folder,
+    train_command,
+)
+
+#: Curve colours: training, validation.
+TRAIN_COLOR = "#2563eb"
+VALIDATION_COLOR = "#ea580c"
+#: Line styles of the runs in an overlay (first run solid, second dashed).
+RUN_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine)
+STATUS_COLORS = {"completed": "#15803d", "stopped": "#b45309", "failed": "#dc2626"}
+#: Lines kept in the log view.
+LOG_LINES = 5000
+
+
+class CurvesView(QWidget):
+    """One plot per metric (training and validation curves together), for one run or an overlay of several."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True, background="w", foreground="#374151")
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setObjectName("curves")
+        self.log_loss = QCheckBox("Log scale for losses", self)
+        self.log_loss.setChecked(True)
+        self.log_loss.toggled.connect(self._apply_log_mode)
+        self.caption = QLabel(self)
+        self.caption.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.caption, 1)
+        row.addWidget(self.log_loss)
+        layout.addLayout(row)
+        layout.addWidget(self.graphics, 1)
+        self.plots: dict[str, Any] = {}
+        self.items: dict[tuple[int, str], Any] = {}
+        self._groups: dict[str, list[str]] = {}
+        self._labels: list[str] = []
+        self.runs: list[tuple[str, dict[str, list[float | None]]]] = []
+
+    def clear(self) -> None:
+        self.show_runs([])
+
+    def show_runs(self, runs: list[tuple[str, dict[str, list[float | None]]]]) -> None:
+        """Draw ``runs`` (label, columns with ``epoch`` and metrics); reuses the plots when the metrics match."""
+        self.runs = runs
+        keys: list[str] = []
+        for _label, columns in runs:
+            keys += [k for k in columns if k not in keys]
+        groups = curve_groups(keys)
+        labels = [label for label, _ in runs]
+        if groups != self._groups or labels != self._labels:
+            self._build(groups, labels)
+        for index, (_label, columns) in enumerate(runs):
+            epochs = columns.get("epoch") or list(range(1, 1 + max((len(v) for v in columns.values()), default=0)))
+            for key in [k for members in groups.values() for k in members]:
+                item = self.items.get((index, key))
+                if item is None:
+                    continue
+                values = columns.get(key) or []
+                pairs = [(e, v) for e, v in zip(epochs, values, strict=False) if e is not None]
+                xs = [float(e) for e, _v in pairs]
+                ys = [math.nan if v is None else float(v) for _e, v in pairs]
+                item.setData(xs, ys, connect="finite")
+        if len(runs) == 1:
+            self.caption.setText(runs[0][0])
+        elif runs:
+            self.caption.setText("Comparing " + " (solid) with ".join(labels[:2]) + " (dashed)")
+        else:
+            self.caption.setText("No run yet: press Train.")
+
+    def _build(self, groups: dict[str, list[str]], labels: list[str]) -> None:
+        self.graphics.clear()
+        self.plots.clear()
+        self.items.clear()
+        self._groups, self._labels = groups, labels
+        columns = 1 if len(groups) <= 1 else 2
+        for position, (base, members) in enumerate(groups.items()):
+            plot = self.graphics.addPlot(row=position // columns, col=position % columns)
+            plot.setTitle(base)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setLabel("bottom", "epoch")
+            legend = plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+            legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+            self.plots[base] = plot
+            for index, label in enumerate(labels):
+                style = RUN_STYLES[index % len(RUN_STYLES)]
+                for key in members:
+                    color = VALIDATION_COLOR if key.startswith("val_") else TRAIN_COLOR
+                    name = key if len(labels) == 1 else f"{key} · {label}"
+                    item = plot.plot([], [], name=name, pen=pg.mkPen(color, width=2, style=style),
+                                     symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None)
+                    self.items[(index, key)] = item
+        self._apply_log_mode()
+
+    def _apply_log_mode(self) -> None:
+        for base, plot in self.plots.items():
+            plot.setLogMode(x=False, y=self.log_loss.isChecked() and base.endswith("loss") and self._positive(base))
+
+    def _positive(self, base: str) -> bool:
+        for _label, columns in self.runs:
+            for key in self._groups.get(base, []):
+                if any(v is not None and v <= 0 for v in columns.get(key) or []):
+                    return False
+        return True
+
+    def points(self, key: str, run: int = 0) -> list[float]:
+        """The epochs (x values) drawn for metric ``key`` of run ``run``."""
+        item = self.items.get((run, key))
+        if item is None or item.xData is None:
+            return []
+        return [float(x) for x in item.xData]
+
+
+class TrainView(QWidget):
+    """Train the open design, watch it, stop it; browse and compare the design's earlier runs."""
+
+    #: Emitted when a run starts (the TrainingRun).
+    run_started = Signal(object)
+    #: Emitted when a run has ended (its final TrainingState).
+    run_finished = Signal(object)
+    #: Emitted when the user asks to export (the selected run's folder, or None for the untrained design).
+    export_requested = Signal(object)
+
+    def __init__(self, document: Document, *, save_first: Callable[[], bool] | None = None,
+                 report_error: Callable[[str, str], None] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.save_first = save_first or (lambda: False)
+        self.report_error = report_error or (lambda _title, _message: None)
+        #: Where runs go instead of ``<spec folder>/runs`` (the screenshot command uses a scratch folder).
+        self.runs_root_override: Path | None = None
+        #: How to open a folder (replaced in tests).
+        self.open_url: Callable[[QUrl], Any] = QDesktopServices.openUrl
+        self.run: TrainingRun | None = None
+        self.records: list[RunRecord] = []
+
+        self.train_button = QPushButton("▶ Train", self)
+        self.train_button.setObjectName("train_button")
+        self.train_button.setToolTip("Train this design on its data in a separate process (F5)")
+        self.stop_button = QPushButton("■ Stop", self)
+        self.stop_button.setObjectName("stop_button")
+        self.stop_button.setToolTip("Stop after the current batch; the run folder is still written")
+        self.stop_button.setEnabled(False)
+        self.epochs = QSpinBox(self)
+        self.epochs.setRange(0, 100000)
+        self.epochs.setSpecialValueText("as in the design")
+        self.epochs.setPrefix("")
+        self.epochs.setToolTip("Epochs for this run only (the design keeps its own setting)")
+        self.export_button = QPushButton("Export…", self)
+        self.export_button.setToolTip("Export the selected run (or the untrained design) to ONNX, .keras or Python")
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress_label = QLabel("Not trained yet.", self)
+        self.progress_label.setObjectName("progress_label")
+        self.banner = QLabel(self)
+        self.banner.setObjectName("run_message")
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.hide()
+
+        self.curves = CurvesView(self)
+        self.metrics_table = QTableWidget(0, 4, self)
+        self.metrics_table.setObjectName("final_metrics")
+        self.metrics_table.setHorizontalHeaderLabels(["Metric", "Train", "Validation", "Test"])
+        self.metrics_table.verticalHeader().hide()
+        self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.log = QPlainTextEdit(self)
+        self.log.setObjectName("training_log")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setFont(QFont("monospace", 8))
+        self.details = QTabWidget(self)
+        self.details.addTab(self.metrics_table, "Final metrics")
+        self.details.addTab(self.log, "Log")
+
+        self.history = QTableWidget(0, 4, self)
+        self.history.setObjectName("run_history")
+        self.history.setHorizontalHeaderLabels(["Started", "Status", "Epochs", "Final metrics"])
+        self.history.verticalHeader().hide()
+        self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.history.horizontalHeader()
+        for column in range(3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.history.itemDoubleClicked.connect(lambda _item: self.show_selected())
+        self.history.itemSelectionChanged.connect(self._update_buttons)
+        self.show_button = QPushButton("Show", self)
+        self.show_button.setToolTip("Show the selected run's curves (double-click a run)")
+        self.compare_button = QPushButton("Compare", self)
+        self.compare_button.setToolTip("Overlay the curves of the two selected runs")
+        self.folder_button = QPushButton("Open folder", self)
+        self.folder_button.setToolTip("Open the selected run's folder")
+        self.show_button.clicked.connect(self.show_selected)
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.folder_button.clicked.connect(self.open_selected_folder)
+        self.train_button.clicked.connect(lambda: self.start_training())
+        self.stop_button.clicked.connect(self.stop_training)
+        self.export_button.clicked.connect(lambda: self.export_requested.emit(self.selected_run_dir()))
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.train_button)
+        controls.addWidget(self.stop_button)
+        controls.addWidget(QLabel("Epochs:", self))
+        controls.addWidget(self.epochs)
+        controls.addWidget(self.export_button)
+        controls.addWidget(self.progress_label, 1)
+        history_box = QWidget(self)
+        history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_title = QLabel("<b>Runs of this design</b>", self)
+        history_layout.addWidget(history_title)
+        history_layout.addWidget(self.history, 1)
+        buttons = QHBoxLayout()
+        for button in (self.show_button, self.compare_button, self.folder_button):
+            buttons.addWidget(button)
+        history_layout.addLayout(buttons)
+        side = QSplitter(Qt.Orientation.Vertical, self)
+        side.addWidget(history_box)
+        side.addWidget(self.details)
+        side.setSizes([300, 300])
+        main = QSplitter(Qt.Orientation.Horizontal, self)
+        main.addWidget(self.curves)
+        main.addWidget(side)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        main.setSizes([640, 380])
+        self.splitter = main
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.banner)
+        layout.addWidget(main, 1)
+        self.document.path_changed.connect(self.refresh_history)
+        self.document.changed.connect(self._update_buttons)
+        self.curves.clear()
+        self.refresh_history()
+
+    # ----- starting and stopping -----------------------------------------------------------------
+    @property
+    def training(self) -> bool:
+        return self.run is not None and self.run.running
+
+    def runs_root(self) -> Path | None:
+        if self.runs_root_override is not None:
+            return self.runs_root_override
+        return runs_folder(self.document.path) if self.document.path else None
+
+    def spec_for_child(self) -> tuple[Path, list[Path]] | None:
+        """The spec file a child process should read, and temporary files to delete after it.
+
+        A saved design without unsaved changes: its own file. Otherwise a
+        temporary copy of what the editor shows, its data path made absolute
+        (it is resolved against the design's folder).
+        """
+        doc = self.document
+        if doc.path is None and not self.save_first():
+            return None
+        if doc.path is None:
+            return None
+        doc.flush()
+        if not doc.dirty:
+            return doc.path, []
+        raw = copy.deepcopy(doc.raw)
+        data = raw.get("data") if isinstance(raw, dict) else None
+        if isinstance(data, dict) and isinstance(data.get("path"), str):
+            data["path"] = (doc.path.parent / data["path"]).resolve().as_posix()
+        handle = tempfile.NamedTemporaryFile("w", suffix=".json", prefix=f"{doc.spec.name or 'design'}-unsaved-",
+                                             delete=False, encoding="utf-8")
+        with handle:
+            handle.write(dumps(raw))
+        return Path(handle.name), [Path(handle.name)]
+
+    def start_training(self, epochs: int | None = None) -> TrainingRun | None:
+        """Start training what the editor shows (returns at once; None when it cannot start)."""
+        if self.training:
+            return None
+        doc = self.document
+        if not doc.editable or not doc.spec.ok:
+            errors = [p for p in doc.spec.problems if p.is_error]
+            detail = errors[0].message if errors else "the text is not a valid design"
+            self.show_failure(f"Cannot train: the design has {len(errors) or 'an'} error{'s' * (len(errors) != 1)} "
+                              f"({detail}). Fix them first.")
+            return None
+        if not isinstance(doc.raw.get("data"), dict):
+            self.show_failure("Cannot train: the design has no data. Choose a CSV file and map its columns "
+                              "in the Data tab.")
+            return None
+        source = self.spec_for_child()
+        if source is None:
+            self.show_failure("Cannot train an unsaved design: save it first (its runs go next to it, in runs/).")
+            return None
+        spec_path, cleanup = source
+        root = self.runs_root()
+        assert root is not None
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.show_failure(f"Cannot create the runs folder {root}: {exc.strerror or exc}")
+            return None
+        run_dir = new_run_dir(root, doc.spec.name or "design")
+        epochs = epochs if epochs is not None else (self.epochs.value() or None)
+        argv = train_command(spec_path, run_dir, epochs)
+        self.run = TrainingRun(argv, cwd=doc.path.parent if doc.path else None, cleanup=cleanup, parent=self)
+        self.run.event.connect(self._on_event)
+        self.run.log_line.connect(self._on_log)
+        self.run.finished.connect(self._on_finished)
+        self.banner.hide()
+        self.log.clear()
+        self.metrics_table.setRowCount(0)
+        self.curves.show_runs([(f"{run_dir.name} (running)", {})])
+        self.progress.setValue(0)
+        self.progress_label.setText(self.run.state.progress_text())
+        self.log.appendPlainText("$ " + " ".join(argv))
+        self.run.start()
+        self._update_buttons()
+        self.run_started.emit(self.run)
+        return self.run
+
+    def stop_training(self) -> None:
+        """Stop the running training gracefully (killed after a timeout)."""
+        if self.training and self.run is not None:
+            self.stop_button.setEnabled(False)
+            self.run.stop()
+            self.progress_label.setText("Stopping after the current batch…")
+
+    def wait(self, timeout_ms: int = 600_000) -> TrainingState | None:
+        """Run the event loop until the current run ends (for the screenshot command and scripts)."""
+        if self.run is None:
+            return None
+        if self.run.running:
+            loop = QEventLoop()
+            self.run.finished.connect(loop.quit)
+            QTimer.singleShot(timeout_ms, loop.quit)
+            loop.exec()
+        return self.run.state
+
+    # ----- events --------------------------------------------------------------------------------
+    def _on_event(self, event: dict[str, Any]) -> None:
+        assert self.run is not None
+        state = self.run.state
+        kind = event.get("event")
+        if kind == "start":
+            self.log.appendPlainText(
+                f"Training {event.get('spec')} on {event.get('samples')} rows ({event.get('device')}) "
+                f"-> {event.get('run_dir')}"
+            )
+        if kind == "epoch":
+            label = f"{state.run_dir.name if state.run_dir else 'run'} (running)"
+            self.curves.show_runs([(label, state.series())])
+            metrics = "  ".join(f"{k} {format_number(v)}" for k, v in (event.get("metrics") or {}).items()
+                                if k != "learning_rate")
+            self.log.appendPlainText(f"epoch {event.get('epoch')}/{event.get('epochs')}: {metrics}")
+        self.progress.setValue(int(1000 * state.fraction()))
+        self.progress_label.setText(state.progress_text())
+
+    def _on_log(self, line: str) -> None:
+        self.log.appendPlainText(line)
+
+    def _on_finished(self, state: TrainingState) -> None:
+        self.progress.setValue(int(1000 * state.fraction()) if state.status != "completed" else 1000)
+        self.progress_label.setText(state.progress_text())
+        label = f"{state.run_dir.name if state.run_dir else 'run'} ({state.status})"
+        if state.history:
+            self.curves.show_runs([(label, state.series())])
+        self.show_final_metrics(state.final_metrics)
+        color = STATUS_COLORS.get(state.status, "#374151")
+        self.log.appendPlainText(f"Run {state.status}" + (f": {state.reason}" if state.reason else ""))
+        if state.status == "failed":
+            self.show_failure(f"Training failed: {state.message or state.reason}")
+        elif state.status == "stopped":
+            self._banner(f"Run stopped after {state.epoch} epoch{'s' * (state.epoch != 1)}"
+                         + (f" ({state.reason})" if state.reason else "") + ".", color)
+        else:
+            self.banner.hide()
+        self.refresh_history()
+        if state.run_dir is not None:
+            self.select_run(state.run_dir)
+        self._update_buttons()
+        self.run_finished.emit(state)
+
+    def _banner(self, text: str, color: str) -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(f"QLabel {{ color: {color}; border: 1px solid {color}; padding: 4px; }}")
+        self.banner.show()
+
+    def show_failure(self, message: str) -> None:
+        """Show a run's failure in the view (the editor keeps working)."""
+        self._banner(message, STATUS_COLORS["failed"])
+        self.progress_label.setText(message.splitlines()[0][:160])
+        self.report_error("Training", message)
+
+    def show_final_metrics(self, metrics: dict[str, Any] | None) -> None:
+        """Fill the final-metrics table (rows: metrics; columns: train, validation, test)."""
+        metrics = metrics or {}
+        splits = ("train", "validation", "test")
+        keys: list[str] = []
+        for split in splits:
+            keys += [k for k in (metrics.get(split) or {}) if k not in keys]
+        self.metrics_table.setRowCount(len(keys))
+        for row, key in enumerate(keys):
+            self.metrics_table.setItem(row, 0, QTableWidgetItem(key))
+            for column, split in enumerate(splits, start=1):
+                value = (metrics.get(split) or {}).get(key)
+                item = QTableWidgetItem(format_number(value))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.metrics_table.setItem(row, column, item)
+        if keys:
+            self.details.setCurrentWidget(self.metrics_table)
+
+    # ----- history -------------------------------------------------------------------------------
+    def refresh_history(self) -> None:
+        """Re-read the design's run folders."""
+        root = self.runs_root()
+        name = self.document.spec.name if self.document.spec else None
+        self.records = scan_runs(root, name) if root and name else []
+        self.history.setRowCount(len(self.records))
+        for row, record in enumerate(self.records):
+            cells = [record.started_text, record.status,
+                     "" if record.epochs_completed is None else str(record.epochs_completed), record.headline()]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{record.path}\n{record.reason or ''}".strip())
+                if column == 1:
+                    item.setForeground(QColor(STATUS_COLORS.get(record.status, "#374151")))
+                self.history.setItem(row, column, item)
+        self._update_buttons()
+
+    def selected_records(self) -> list[RunRecord]:
+        rows = sorted({index.row() for index in self.history.selectionModel().selectedRows()})
+        return [self.records[row] for row in rows if row < len(self.records)]
+
+    def selected_run_dir(self) -> Path | None:
+        records = self.selected_records()
+        return records[0].path if records else None
+
+    def select_run(self, run_dir: Path, *, add: bool = False) -> bool:
+        """Select a run of the history by its folder (adding to the selection with ``add``)."""
+        target = Path(run_dir).resolve()
+        for row, record in enumerate(self.records):
+            if record.path == target:
+                if not add:
+                    self.history.clearSelection()
+                flags = QItemSelectionModel.SelectionFlag
+                self.history.selectionModel().select(self.history.model().index(row, 0), flags.Select | flags.Rows)
+                return True
+        return False
+
+    def show_selected(self) -> None:
+        """Show the curves and final metrics of the first selected run (from its history.csv)."""
+        records = self.selected_records()
+        if not records:
+            return
+        record = records[0]
+        self.curves.show_runs([(f"{record.name} ({record.status})", read_history(record.path))])
+        self.show_final_metrics(record.metrics)
+
+    def compare_selected(self) -> None:
+        """Overlay the curves of the first two selected runs."""
+        records = self.selected_records()[:2]
+        if len(records) < 2:
+            return
+        self.curves.show_runs([(record.name, read_history(record.path)) for record in records])
+
+    def open_selected_folder(self) -> None:
+        path = self.selected_run_dir()
+        if path is not None:
+            self.open_url(QUrl.fromLocalFile(str(path)))
+
+    def _update_buttons(self) -> None:
+        running = self.training
+        selected = len(self.selected_records())
+        self.train_button.setEnabled(not running)
+        self.stop_button.setEnabled(running and not (self.run is not None and self.run.state.stop_requested))
+        self.show_button.setEnabled(selected >= 1)
+        self.compare_button.setEnabled(selected >= 2)
+        self.folder_button.setEnabled(selected >= 1)
+
