@@ -104,7 +104,7 @@ def test_run_folder_onnx_uses_trained_weights_and_class_names(tmp_path: Path) ->
 def test_parity_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mlpdesigner.export import onnx_export
 
-    monkeypatch.setattr(onnx_export, "_max_abs_diff", lambda got, expected: 0.5)
+    monkeypatch.setattr(onnx_export, "_max_abs_diff", lambda got, expected, **kw: 0.5)
     out = tmp_path / "model.onnx"
     with pytest.raises(ParityError, match="max abs difference 0.5") as info:
         export_onnx(example_path("housing_regression"), out)
@@ -112,7 +112,7 @@ def test_parity_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monke
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
     out.write_bytes(b"old")
-    monkeypatch.setattr(onnx_export, "_max_abs_diff", lambda got, expected: 0.5)
+    monkeypatch.setattr(onnx_export, "_max_abs_diff", lambda got, expected, **kw: 0.5)
     with pytest.raises(ParityError):
         export_onnx(example_path("housing_regression"), out)
     assert out.read_bytes() == b"old", "a failed export keeps the previous file"
@@ -145,3 +145,17 @@ def test_every_layer_kind_converts_including_exact_gelu_and_normalization(tmp_pa
     report = export_onnx(run, tmp_path / "sink.onnx")
     assert report.max_abs_diff <= 1e-5
     assert report.output_names == ["share", "level", "kind"]
+
+
+def test_tolerance_is_absolute_below_one_and_relative_above() -> None:
+    import numpy as np
+
+    from mlpdesigner.export.onnx_export import _max_abs_diff
+
+    expected = np.array([[0.5], [300.0]])
+    got = expected + np.array([[2e-6], [3e-4]])
+    assert _max_abs_diff(got, expected) == pytest.approx(3e-4, rel=1e-2)
+    assert _max_abs_diff(got, expected, scaled=True) == pytest.approx(2e-6, rel=1e-2)
+    nan = np.array([[np.nan]])
+    assert _max_abs_diff(nan, nan, scaled=True) == 0.0
+    assert _max_abs_diff(nan, np.zeros((1, 1))) == float("inf")
