@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -203,6 +204,8 @@ class TrainView(QWidget):
         self.progress.setTextVisible(False)
         self.progress_label = QLabel("Not trained yet.", self)
         self.progress_label.setObjectName("progress_label")
+        # A long stop reason must not widen the window: let the label shrink and show it in full on hover.
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.banner = QLabel(self)
         self.banner.setObjectName("run_message")
         self.banner.setWordWrap(True)
@@ -363,7 +366,7 @@ class TrainView(QWidget):
         self.metrics_table.setRowCount(0)
         self.curves.show_runs([(f"{run_dir.name} (running)", {})])
         self.progress.setValue(0)
-        self.progress_label.setText(self.run.state.progress_text())
+        self._set_progress(self.run.state.progress_text())
         self.log.appendPlainText("$ " + " ".join(argv))
         self.run.start()
         self._update_buttons()
@@ -405,14 +408,18 @@ class TrainView(QWidget):
                                 if k != "learning_rate")
             self.log.appendPlainText(f"epoch {event.get('epoch')}/{event.get('epochs')}: {metrics}")
         self.progress.setValue(int(1000 * state.fraction()))
-        self.progress_label.setText(state.progress_text())
+        self._set_progress(state.progress_text())
+
+    def _set_progress(self, text: str) -> None:
+        self.progress_label.setText(text)
+        self.progress_label.setToolTip(text)
 
     def _on_log(self, line: str) -> None:
         self.log.appendPlainText(line)
 
     def _on_finished(self, state: TrainingState) -> None:
         self.progress.setValue(int(1000 * state.fraction()) if state.status != "completed" else 1000)
-        self.progress_label.setText(state.progress_text())
+        self._set_progress(state.progress_text())
         label = f"{state.run_dir.name if state.run_dir else 'run'} ({state.status})"
         if state.history:
             self.curves.show_runs([(label, state.series())])

@@ -224,7 +224,7 @@ class TrainingState:
         current = min(self.epoch + (1 if self.status == "running" and self.epoch < (self.epochs or 0) else 0),
                       self.epochs or 0)
         parts = [f"Epoch {current}/{self.epochs or '?'}"]
-        if self.steps:
+        if self.steps and self.status == "running":
             parts.append(f"batch {self.step}/{self.steps}")
         if self.batch_loss is not None and self.status == "running":
             parts.append(f"loss {format_number(self.batch_loss)}")
