@@ -268,3 +268,20 @@ def test_export_json_flag_prints_the_report(tmp_path, capsys) -> None:
     assert report == {"format": "python", "path": str(out), "trained": False, "detail": "with training"}
     parsed, text = export_message(json.dumps(report), "", 0)
     assert parsed == report and text.startswith(f"Wrote {out} (python, untrained (seeded) weights; with training)")
+
+
+def test_scale_advice_offers_normalize_for_raw_features() -> None:
+    import json
+
+    from mlpdesigner.gui.data_checks import read_table
+    from mlpdesigner.resources import data_path, example_path
+    from mlpdesigner.spec import apply_patch, validate_spec
+
+    raw = json.loads(example_path("housing_regression").read_text())
+    frame = read_table(data_path("resources", "datasets", "housing.csv"))
+    scale = [a for a in data_advice(frame, raw) if a.kind == "scale"]
+    assert len(scale) == 1 and "normalize" in scale[0].message and scale[0].column == "Population"
+    apply_patch(raw, scale[0].fix)
+    assert raw["inputs"][0]["normalize"] is True
+    assert not any(p.is_error for p in validate_spec(raw))
+    assert not [a for a in data_advice(frame, raw) if a.kind == "scale"]

@@ -233,11 +233,15 @@ def mapping_ops(raw: dict[str, Any], name: str, columns: list[str], *, resize: b
 class DataAdvice:
     """One observation about the data, with an optional fix (JSON Patch)."""
 
-    kind: str  #: missing, constant, non_numeric, id_column, imbalance, unreadable
+    kind: str  #: missing, constant, non_numeric, id_column, scale, imbalance, unreadable
     column: str
     message: str
     fix: Ops = field(default_factory=list)
     fix_title: str = ""
+
+
+#: Features whose mean or standard deviation exceeds this are "far from unit scale".
+SCALE_LIMIT = 10.0
 
 
 def likely_id_column(name: str, series: Any) -> bool:
@@ -297,6 +301,7 @@ def data_advice(frame: Any, raw: dict[str, Any]) -> list[DataAdvice]:
                 f"{role.capitalize()} {name!r} looks like a row ID (a different value on every row): "
                 "it cannot generalize; leave it out of the inputs.",
             ))
+    advice += scale_advice(frame, raw)
     training = raw.get("training") if isinstance(raw.get("training"), dict) else {}
     for output in outputs:
         if output.get("task") not in ("binary", "multiclass"):
@@ -323,6 +328,38 @@ def data_advice(frame: Any, raw: dict[str, Any]) -> list[DataAdvice]:
             ops = [] if isinstance(raw.get("training"), dict) else [{"op": "add", "path": "/training", "value": {}}]
             ops.append({"op": "add", "path": "/training/class_weight", "value": "balanced"})
             advice.append(DataAdvice("imbalance", columns[0], message, ops, "Use balanced class weights"))
+    return advice
+
+
+def scale_advice(frame: Any, raw: dict[str, Any]) -> list[DataAdvice]:
+    """Inputs whose features are far from unit scale and not normalized: offer ``normalize``.
+
+    Gradient descent with the usual initializations and learning rates assumes features of
+    roughly unit scale; raw values in the hundreds or spread over orders of magnitude slow
+    training or make it diverge.
+    """
+    advice = []
+    for index, inp in enumerate(raw.get("inputs") or []):
+        if not isinstance(inp, dict) or inp.get("normalize"):
+            continue
+        columns = [c for c in mapped_columns(raw, str(inp.get("name"))) if c in frame.columns]
+        numeric = [c for c in columns if _is_numeric(frame[c])]
+        if not numeric:
+            continue
+        stds = frame[numeric].std(ddof=0).fillna(0.0)
+        means = frame[numeric].mean().abs().fillna(0.0)
+        spread = float(max(stds.max(), means.max()))
+        if spread <= SCALE_LIMIT:
+            continue
+        widest = str(stds.idxmax() if stds.max() >= means.max() else means.idxmax())
+        advice.append(DataAdvice(
+            "scale", widest,
+            f"Input {inp.get('name')!r} is not normalized and its features reach values around {spread:,.0f} "
+            f"(e.g. {widest!r}); gradient descent trains best on standardized features: turn on normalize "
+            "(the statistics come from the training split and are built into the model).",
+            [{"op": "add", "path": f"/inputs/{index}/normalize", "value": True}],
+            "Normalize this input",
+        ))
     return advice
 
 
