@@ -29,6 +29,16 @@ SECTIONS = {
 }
 
 
+def _table(caption: str, rows: list[dict[str, Any]]) -> list[str]:
+    """A section's side-by-side table (``section["tables"][caption]``) as Markdown lines."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    lines = [f"**{caption}**", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return [*lines, ""]
+
+
 def _markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Benchmark results",
@@ -44,8 +54,13 @@ def _markdown(results: dict[str, Any]) -> str:
         section = results["sections"].get(name)
         if section is None:
             continue
-        lines += [f"## {title}", "", "| measure | value |", "|---|---|"]
+        lines += [f"## {title}", ""]
+        for caption, rows in section.get("tables", {}).items():
+            lines += _table(caption, rows)
+        lines += ["| measure | value |", "|---|---|"]
         for key, value in section.items():
+            if key == "tables":
+                continue
             shown = f"**{value}**" if "ratio" in key else value
             lines.append(f"| `{key}` | {shown} |")
         lines.append("")
