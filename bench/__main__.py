@@ -1,17 +1,19 @@
 """``python -m bench [--quick] [--only SECTION ...]``: run the benchmarks and write the results.
 
 Writes ``bench/results/latest.json`` (figures, machine, versions) and
-``bench/results/latest.md`` (the table the README quotes).
+``bench/results/latest.md`` (the table the README quotes). Each section runs
+in its own fresh Python process (:func:`run_section`), one after the other.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,44 @@ def _markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: Runs one section in a fresh interpreter and writes its figures (or its error) as JSON to argv[3].
+_SECTION_CHILD = """
+import importlib, json, sys, traceback
+module_name, quick, out = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
+try:
+    section = importlib.import_module(module_name).run(quick=quick)
+except Exception as exc:
+    traceback.print_exc()
+    section = {"error": f"{type(exc).__name__}: {exc}"}
+with open(out, "w", encoding="utf-8") as handle:
+    json.dump(section, handle)
+"""
+
+
+def run_section(module_name: str, quick: bool) -> dict[str, Any]:
+    """One section's figures, measured in its own fresh Python process.
+
+    A fresh process per section keeps them independent: no thread pools left
+    by another library (PyTorch, onnxruntime, TensorFlow) compete with the
+    next section, "cold" means cold, and children started by a section do not
+    inherit a large parent's memory high-water mark.
+    """
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+    with tempfile.TemporaryDirectory(prefix="mlpdesigner-bench-") as tmp:
+        out = Path(tmp) / "section.json"
+        proc = subprocess.run(
+            [sys.executable, "-c", _SECTION_CHILD, module_name, "1" if quick else "0", str(out)],
+            cwd=root,
+            env=env,
+            check=False,
+        )
+        if not out.exists():
+            return {"error": f"the section's process exited {proc.returncode} without results (see its output)"}
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
@@ -83,12 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         module_name, title = SECTIONS[name]
         print(f"== {title}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        try:
-            module = importlib.import_module(module_name)
-            section = module.run(quick=args.quick)
-        except Exception as exc:  # noqa: BLE001 - one failing section must not hide the others
-            traceback.print_exc()
-            section = {"error": f"{type(exc).__name__}: {exc}"}
+        section = run_section(module_name, args.quick)
         section["section_seconds"] = round(time.perf_counter() - t0, 1)
         results["sections"][name] = section
         print(json.dumps(section, indent=1), file=sys.stderr, flush=True)

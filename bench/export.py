@@ -3,8 +3,8 @@
 Export: ``mlpdesigner.export.export_onnx`` of ``fashion_mnist_classifier.json``
 (784-300-100-10 with its seeded, untrained weights), conversion plus the
 built-in onnxruntime-against-Keras check, as a user runs it. The first export
-in the process includes importing tf2onnx and onnxruntime ("cold"); later
-ones are "warm".
+in the section's fresh process includes importing TensorFlow, tf2onnx and
+onnxruntime ("cold", what ``mlpdesigner export`` pays); later ones are "warm".
 
 Inference: median latency per call at batch 1 and 1,024 of the same model in
 onnxruntime (``InferenceSession.run``), Keras ``model.predict(x)``, and the
