@@ -4,17 +4,20 @@
   ``mlpdesigner gui SPEC`` (see :mod:`bench.startup`), paints its window, idles
   in the event loop for :data:`IDLE_SECONDS`, then reads its own ``VmHWM``
   from ``/proc/self/status`` (peak RSS).
-- Training: ``python -m mlpdesigner train housing_regression.json --progress
-  none --epochs 2 --out TMP`` as a child; its peak RSS comes from the child's
-  own resource usage (``os.wait4``, the per-child form of
-  ``getrusage(RUSAGE_CHILDREN)``: the other children of this process do not
-  mix in).
+- Training: ``mlpdesigner train housing_regression.json --progress none
+  --epochs 2 --out TMP`` in a fresh process (the CLI's ``main``, run by a
+  ``python -c`` wrapper that reads ``VmHWM`` when it returns).
 - Context, side by side: a bare ``python -c "import tensorflow"`` the same way.
+
+Why ``VmHWM`` and not ``getrusage(RUSAGE_CHILDREN)`` / ``wait4``: on Linux a
+child's ``ru_maxrss`` keeps the high-water mark of the memory it was forked
+from (it survives ``execve``), so a child started by a process that holds
+TensorFlow reports that process's peak. ``VmHWM`` belongs to the child's own
+address space, which starts empty at ``execve``.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -27,24 +30,38 @@ IDLE_SECONDS = 2.0
 TRAIN_EXAMPLE = "housing_regression"
 
 
-def child_peak_rss_mib(args: list[str], cwd: Path, timeout: float = 300) -> tuple[float, int]:
-    """Peak RSS (MiB, from ``wait4``) and exit code of a child process run to its end."""
+#: Runs ``mlpdesigner.cli.main(argv[1:])`` or executes argv[1] (with ``-c``), then prints its own VmHWM.
+_PEAK_CHILD = """
+import sys
+if sys.argv[1] == "-c":
+    exec(sys.argv[2])
+    code = 0
+else:
+    from mlpdesigner.cli import main
+    code = main(sys.argv[1:])
+with open("/proc/self/status") as handle:
+    peak = next(line.split()[1] for line in handle if line.startswith("VmHWM:"))
+print("BENCH-PEAK-KIB", peak, flush=True)
+sys.exit(code)
+"""
+
+
+def child_peak_rss_mib(args: list[str], cwd: Path, timeout: float = 300) -> float:
+    """Peak RSS (MiB) of a fresh process running ``mlpdesigner ARGS`` (or ``python -c CODE`` for ``-c CODE``)."""
     with tempfile.TemporaryDirectory(prefix="mlpdesigner-bench-home-") as home:
-        proc = subprocess.Popen(
-            args, cwd=cwd, env=child_environment(Path(home)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        proc = subprocess.run(
+            [sys.executable, "-c", _PEAK_CHILD, *args],
+            cwd=cwd,
+            env=child_environment(Path(home)),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:
-            proc.kill()
-            raise
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[1:4])} exited {proc.returncode}: {stderr[-2000:]}")
-    return usage.ru_maxrss / 1024, proc.returncode  # Linux reports KiB
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH-PEAK-KIB ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"{' '.join(args[:3])} exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return int(line.split()[1]) / 1024
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -53,11 +70,8 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     designer = designer_child(example_path(SPEC_NAME), idle_seconds=IDLE_SECONDS)
     with tempfile.TemporaryDirectory() as tmp:
-        train_rss, _ = child_peak_rss_mib(
+        train_rss = child_peak_rss_mib(
             [
-                sys.executable,
-                "-m",
-                "mlpdesigner",
                 "train",
                 str(example_path(TRAIN_EXAMPLE)),
                 "--progress",
@@ -69,7 +83,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             ],
             cwd=ROOT,
         )
-        tf_rss, _ = child_peak_rss_mib([sys.executable, "-c", "import tensorflow"], cwd=Path(tmp))
+        tf_rss = child_peak_rss_mib(["-c", "import tensorflow"], cwd=Path(tmp))
     designer_mib = designer["vmhwm_kib"] / 1024
     return {
         "designer_spec": f"{SPEC_NAME}.json, offscreen, {IDLE_SECONDS:g} s idle after the first frame",
