@@ -52,6 +52,11 @@ def _markdown(results: dict[str, Any]) -> str:
         "Ratios compare side-by-side runs in the same process; absolute times are context only.",
         "",
     ]
+    dates = results.get("section_dates", {})
+    if len(set(dates.values())) > 1:
+        lines.insert(
+            -1, "Sections measured at different times: " + ", ".join(f"{k} {dates[k]}" for k in SECTIONS if k in dates)
+        )
     for name, (_, title) in SECTIONS.items():
         section = results["sections"].get(name)
         if section is None:
@@ -112,12 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run only these sections")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for latest.json and latest.md")
+    parser.add_argument(
+        "--keep-others",
+        action="store_true",
+        help="with --only: keep the other sections' figures from the existing latest.json (their dates are listed)",
+    )
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": machine(),
-        "sections": {},
-    }
+    date = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    results: dict[str, Any] = {"date": date, "machine": machine(), "sections": {}, "section_dates": {}}
+    previous_file = args.out / "latest.json"
+    if args.keep_others and args.only and previous_file.exists():
+        previous = json.loads(previous_file.read_text(encoding="utf-8"))
+        for name, section in previous.get("sections", {}).items():
+            if name in SECTIONS and name not in args.only:
+                results["sections"][name] = section
+                results["section_dates"][name] = previous.get("section_dates", {}).get(name, previous.get("date"))
     started = time.perf_counter()
     for name in args.only or SECTIONS:
         module_name, title = SECTIONS[name]
@@ -126,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         section = run_section(module_name, args.quick)
         section["section_seconds"] = round(time.perf_counter() - t0, 1)
         results["sections"][name] = section
+        results["section_dates"][name] = date
         print(json.dumps(section, indent=1), file=sys.stderr, flush=True)
+    results["sections"] = {name: results["sections"][name] for name in SECTIONS if name in results["sections"]}
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     results["machine"] = machine()  # versions of what the sections imported
     args.out.mkdir(parents=True, exist_ok=True)
