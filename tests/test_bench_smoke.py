@@ -1,0 +1,51 @@
+"""The benchmark modules import and describe themselves (no timing: ``python -m bench`` measures)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from bench.__main__ import SECTIONS, _markdown
+
+
+@pytest.mark.parametrize("module_name", [module for module, _ in SECTIONS.values()] + ["bench.train_speed"])
+def test_bench_module_imports_and_has_run(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert callable(module.run)
+    assert module.__doc__ and module.__doc__.strip()
+
+
+def test_training_cases_match_the_issue() -> None:
+    from bench.training import CASES
+
+    shapes = {case.key: case.dense_sizes() for case in CASES}
+    assert shapes == {
+        "small": [(8, 30), (30, 30), (30, 1)],
+        "binary": [(30, 64), (64, 32), (32, 1)],
+        "multiclass": [(784, 300), (300, 100), (100, 10)],
+    }
+    assert {case.output["task"] for case in CASES} == {"regression", "binary", "multiclass"}
+
+
+def test_training_specs_are_valid_designs(tmp_path) -> None:
+    from bench.training import CASES
+    from mlpdesigner.spec import load_spec
+
+    for case in CASES:
+        spec = load_spec(case.spec(tmp_path / "data.npz", epochs=1))
+        assert spec.filled["training"]["batch_size"] == 32
+        assert spec.filled["training"]["optimizer"]["name"] == "adam"
+
+
+def test_markdown_renders_tables_and_bolds_ratios() -> None:
+    results = {
+        "date": "today",
+        "machine": {"platform": "test", "cpu_count": 2, "python": "3.11"},
+        "sections": {"training": {"tables": {"caption": [{"side": "a", "samples/s": 1}]}, "x_ratio": 2.0}},
+    }
+    text = _markdown(results)
+    assert "**caption**" in text
+    assert "| side | samples/s |" in text
+    assert "| `x_ratio` | **2.0** |" in text
+    assert "`tables`" not in text
