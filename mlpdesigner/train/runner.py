@@ -26,9 +26,14 @@ Faults, and what the run folder says:
 
 Speed: a small MLP trained with ``fit(batch_size=32)`` spends most of its time
 in per-step overhead (one Python -> graph call per batch). ``steps_per_execution``
-"auto" runs :data:`AUTO_STEPS_PER_EXECUTION` batches per call into the graph
-(never more than an epoch's steps), which leaves batch size, shuffling and the
-number of optimizer updates as they were. The data goes to ``fit`` as a
+"auto" runs several batches per call into the graph (never more than an
+epoch's steps), which leaves batch size, shuffling and the number of optimizer
+updates as they were: up to :data:`AUTO_STEPS_SMALL_MODEL` for models of at
+most :data:`SMALL_MODEL_PARAMS` parameters, where per-call overhead dominates
+(measured interleaved on 8-30-30-1, 20,000 rows: 64 steps 169k samples/s,
+256 steps 184k, a whole epoch of 625 steps 198k), and
+:data:`AUTO_STEPS_PER_EXECUTION` for larger ones, whose steps are heavy enough
+that 64 already hides the overhead while progress and Stop stay responsive. The data goes to ``fit`` as a
 cached, shuffled, batched and prefetched ``tf.data`` pipeline (about 10% faster
 here than NumPy arrays, which Keras slices batch by batch).
 ``jit_compile`` "auto" is XLA on a GPU and off on the CPU, where it did not
@@ -61,6 +66,12 @@ from .progress import Reporter, StopRequest, clean
 
 #: Batches per call into the compiled graph when ``steps_per_execution`` is "auto".
 AUTO_STEPS_PER_EXECUTION = 64
+
+#: Small models run up to this many batches per call ("auto"): a whole epoch of 20,000 rows.
+AUTO_STEPS_SMALL_MODEL = 1024
+
+#: Parameter count up to which a model counts as small for ``steps_per_execution``.
+SMALL_MODEL_PARAMS = 20_000
 
 #: Rows of the validation split saved as ``sample_inputs.npz``.
 SAMPLE_ROWS = 256
@@ -179,7 +190,12 @@ def resolve_settings(spec: Spec, dataset: Dataset, device: str, device_name: str
     batch_size = training["batch_size"]
     steps = max(1, -(-dataset.train.rows // batch_size))
     spe = training["steps_per_execution"]
-    spe = min(steps, AUTO_STEPS_PER_EXECUTION) if spe == "auto" else int(spe)
+    if spe == "auto":
+        params = spec.plan.total_params if spec.plan else SMALL_MODEL_PARAMS + 1
+        cap = AUTO_STEPS_SMALL_MODEL if params <= SMALL_MODEL_PARAMS else AUTO_STEPS_PER_EXECUTION
+        spe = min(steps, cap)
+    else:
+        spe = int(spe)
     jit = training["jit_compile"]
     jit = device == "gpu" if jit == "auto" else bool(jit)
     return Settings(
