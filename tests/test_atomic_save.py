@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from privileges import as_nobody
 
 from mlpdesigner import atomic
 from mlpdesigner.resources import example_path
@@ -95,32 +96,6 @@ def test_symlinked_target_replaces_the_linked_file(saved) -> None:
     assert json.loads(target.read_text())["description"] == "changed"
 
 
-def _as_nobody(action) -> str:
-    """Run ``action()`` in a forked child that dropped root privileges; return what it returned.
-
-    A fork rather than a new interpreter: the unprivileged user may not be able to
-    read the Python installation, but the already-imported code keeps working.
-    """
-    nobody = pwd.getpwnam("nobody")
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(read_end)
-        try:
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            message = str(action())
-        except BaseException as exc:  # noqa: BLE001 - report anything to the parent
-            message = f"{type(exc).__name__}: {exc}"
-        os.write(write_end, message.encode())
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        message = pipe.read().decode()
-    os.waitpid(pid, 0)
-    return message
-
-
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges to 'nobody' needs root")
 
 
@@ -149,7 +124,7 @@ def test_permissions_as_unprivileged_user(case: str) -> None:
                 return f"refused {exc.filename}"
             return "saved"
 
-        result = _as_nobody(attempt)
+        result = as_nobody(attempt)
         if case == "writable":
             assert result == "saved"
             assert json.loads(target.read_text())["description"] == "new"
