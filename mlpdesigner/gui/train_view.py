@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, QItemSelectionModel, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QFont
 from PySide6.QtWidgets import (
@@ -61,14 +60,22 @@ STATUS_COLORS = {"completed": "#15803d", "stopped": "#b45309", "failed": "#dc262
 LOG_LINES = 5000
 
 
+def _pg() -> Any:
+    """pyqtgraph, imported on first use: it costs ~0.2 s, and the designer starts on the diagram."""
+    import pyqtgraph as pg
+
+    return pg
+
+
 class CurvesView(QWidget):
-    """One plot per metric (training and validation curves together), for one run or an overlay of several."""
+    """One plot per metric (training and validation curves together), for one run or an overlay of several.
+
+    The plotting widget is created the first time the view is shown or given runs.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True, background="w", foreground="#374151")
-        self.graphics = pg.GraphicsLayoutWidget(self)
-        self.graphics.setObjectName("curves")
+        self._graphics: Any = None
         self.log_loss = QCheckBox("Log scale for losses", self)
         self.log_loss.setChecked(True)
         self.log_loss.toggled.connect(self._apply_log_mode)
@@ -80,12 +87,27 @@ class CurvesView(QWidget):
         row.addWidget(self.caption, 1)
         row.addWidget(self.log_loss)
         layout.addLayout(row)
-        layout.addWidget(self.graphics, 1)
+        self._layout = layout
         self.plots: dict[str, Any] = {}
         self.items: dict[tuple[int, str], Any] = {}
         self._groups: dict[str, list[str]] = {}
         self._labels: list[str] = []
         self.runs: list[tuple[str, dict[str, list[float | None]]]] = []
+
+    @property
+    def graphics(self) -> Any:
+        """The pyqtgraph layout widget (created on first use)."""
+        if self._graphics is None:
+            pg = _pg()
+            pg.setConfigOptions(antialias=True, background="w", foreground="#374151")
+            self._graphics = pg.GraphicsLayoutWidget(self)
+            self._graphics.setObjectName("curves")
+            self._layout.addWidget(self._graphics, 1)
+        return self._graphics
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self.graphics  # noqa: B018 - create the plot area before the first paint
+        super().showEvent(event)
 
     def clear(self) -> None:
         self.show_runs([])
@@ -130,14 +152,14 @@ class CurvesView(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "epoch")
             legend = plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
-            legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+            legend.setBrush(_pg().mkBrush(255, 255, 255, 200))
             self.plots[base] = plot
             for index, label in enumerate(labels):
                 style = RUN_STYLES[index % len(RUN_STYLES)]
                 for key in members:
                     color = VALIDATION_COLOR if key.startswith("val_") else TRAIN_COLOR
                     name = key if len(labels) == 1 else f"{key} · {label}"
-                    item = plot.plot([], [], name=name, pen=pg.mkPen(color, width=2, style=style),
+                    item = plot.plot([], [], name=name, pen=_pg().mkPen(color, width=2, style=style),
                                      symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None)
                     self.items[(index, key)] = item
         self._apply_log_mode()
