@@ -33,7 +33,39 @@ def _process(argv: Sequence[str], cwd: str | os.PathLike[str] | None, parent: QO
     return process
 
 
-class TrainingRun(QObject):
+class _Child(QObject):
+    """What a training and an export child share: the process, its temporary files, its end."""
+
+    def __init__(self, argv: Sequence[str], cwd: str | os.PathLike[str] | None, cleanup: Sequence[Path],
+                 parent: QObject | None) -> None:
+        super().__init__(parent)
+        self.argv = list(argv)
+        self.cleanup = list(cleanup)
+        self.process = _process(self.argv, cwd, self)
+        self._done = False
+
+    @property
+    def running(self) -> bool:
+        return not self._done
+
+    def start(self) -> None:
+        """Start the child (returns at once)."""
+        self.process.start()
+
+    def _mark_done(self) -> bool:
+        """Mark the child ended and remove its temporary files; False when it had ended already."""
+        if self._done:
+            return False
+        self._done = True
+        for path in self.cleanup:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        return True
+
+
+class TrainingRun(_Child):
     """One ``mlpdesigner train --progress jsonl`` child and its :class:`TrainingState`."""
 
     #: Emitted with each event (a dict) after the state took it in.
@@ -46,15 +78,11 @@ class TrainingRun(QObject):
     def __init__(self, argv: Sequence[str], *, cwd: str | os.PathLike[str] | None = None,
                  stop_timeout_ms: int = STOP_TIMEOUT_MS, cleanup: Sequence[Path] = (),
                  parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.argv = list(argv)
+        super().__init__(argv, cwd, cleanup, parent)
         self.state = TrainingState()
         self.stop_timeout_ms = stop_timeout_ms
-        self.cleanup = list(cleanup)
-        self.process = _process(self.argv, cwd, self)
         self._stdout = LineBuffer()
         self._stderr = LineBuffer()
-        self._done = False
         self.kill_timer = QTimer(self)
         self.kill_timer.setSingleShot(True)
         self.kill_timer.timeout.connect(self._kill)
@@ -62,14 +90,6 @@ class TrainingRun(QObject):
         self.process.readyReadStandardError.connect(self._read_stderr)
         self.process.finished.connect(self._finished)
         self.process.errorOccurred.connect(self._error)
-
-    @property
-    def running(self) -> bool:
-        return not self._done
-
-    def start(self) -> None:
-        """Start the child (returns at once)."""
-        self.process.start()
 
     def stop(self) -> None:
         """Ask the run to stop after its current batch (SIGTERM); kill it if it has not ended in time."""
@@ -120,41 +140,24 @@ class TrainingRun(QObject):
                                          f"{self.process.errorString()}")
 
     def _end(self, exit_code: int | None, *, crashed: bool = False, launch_error: str | None = None) -> None:
-        if self._done:
+        if not self._mark_done():
             return
-        self._done = True
         self.kill_timer.stop()
         self.state.finish(exit_code, crashed=crashed, launch_error=launch_error)
-        for path in self.cleanup:
-            try:
-                path.unlink()
-            except OSError:
-                pass
         self.finished.emit(self.state)
 
 
-class ExportRun(QObject):
+class ExportRun(_Child):
     """One ``mlpdesigner export … --json`` child; ``finished`` carries (exit code, stdout, stderr)."""
 
     finished = Signal(object)
 
     def __init__(self, argv: Sequence[str], *, cwd: str | os.PathLike[str] | None = None,
                  cleanup: Sequence[Path] = (), parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.argv = list(argv)
-        self.cleanup = list(cleanup)
-        self.process = _process(self.argv, cwd, self)
-        self._done = False
+        super().__init__(argv, cwd, cleanup, parent)
         self.result: tuple[int | None, str, str] | None = None
         self.process.finished.connect(self._finished)
         self.process.errorOccurred.connect(self._error)
-
-    @property
-    def running(self) -> bool:
-        return not self._done
-
-    def start(self) -> None:
-        self.process.start()
 
     def _finished(self, exit_code: int, exit_status: Any) -> None:
         stdout = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", errors="replace")
@@ -168,13 +171,7 @@ class ExportRun(QObject):
             self._end(None, "", f"error: cannot start the export process: {self.process.errorString()}")
 
     def _end(self, exit_code: int | None, stdout: str, stderr: str) -> None:
-        if self._done:
+        if not self._mark_done():
             return
-        self._done = True
-        for path in self.cleanup:
-            try:
-                path.unlink()
-            except OSError:
-                pass
         self.result = (exit_code, stdout, stderr)
         self.finished.emit(self.result)
