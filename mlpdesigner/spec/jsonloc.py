@@ -27,6 +27,24 @@ _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _LITERALS = ("true", "false", "null")
 
 
+#: Python's JSON error messages, said the way a person fixing the file needs them.
+_SYNTAX_HINTS = {
+    "Expecting value": "a value here (a string, number, object, array, true, false or null)",
+    "Expecting property name enclosed in double quotes": "a key in double quotes here (JSON allows no trailing comma)",
+    "Unterminated string starting at": "a closing quote for the string that starts here",
+    "Expecting ',' delimiter": "a comma between the items before this point",
+    "Expecting ':' delimiter": "a colon after the key",
+    "Extra data": "the end of the file after the top-level value",
+    "Invalid control character at": "no raw control character (newline, tab) inside a string; write \\n or \\t",
+    "Invalid \\escape": "a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)",
+}
+
+
+def _syntax_message(msg: str) -> str:
+    hint = _SYNTAX_HINTS.get(msg)
+    return f"Expected valid JSON: {hint}" if hint else f"Expected valid JSON. {msg}"
+
+
 class JSONProblem(Exception):
     """A located problem raised while reading JSON text."""
 
@@ -161,7 +179,7 @@ def parse_json(text: str) -> object:
         if not text.strip():
             raise _fail("E103", "Expected a JSON object. Received: an empty file") from None
         raise JSONProblem(
-            Problem("error", "E103", "", f"Expected valid JSON. {exc.msg}", exc.lineno, exc.colno)
+            Problem("error", "E103", "", _syntax_message(exc.msg), exc.lineno, exc.colno)
         ) from None
     except _Duplicate as exc:
         where = SourceMap(text).duplicate_key_position(exc.key)
