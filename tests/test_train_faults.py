@@ -286,3 +286,20 @@ def test_sigkilled_run_is_recognised_as_interrupted(folder: Path, capsys: pytest
     assert f"the run was interrupted: run.json still says \"running\" but its process {proc.pid} is gone" in err
     assert main(["predict", str(out), "--data", str(big), "-o", str(folder / "p.csv")]) == 2
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_reused_pid_does_not_pass_for_the_training_process(tmp_path: Path) -> None:
+    import platform
+
+    from mlpdesigner.train.cli import unfinished_run_message
+    from mlpdesigner.train.memory import process_start_ticks
+
+    parent = os.getppid()
+    started = process_start_ticks(parent)
+    if started is None:
+        pytest.skip("process start times are not readable here (/proc)")
+    live = {"status": "running", "pid": parent, "pid_start": started, "host": platform.node()}
+    assert "still training" in unfinished_run_message(tmp_path, live)
+    reused = {**live, "pid_start": started + 1}
+    assert "interrupted" in unfinished_run_message(tmp_path, reused)
+    assert unfinished_run_message(tmp_path, {**live, "status": "completed"}) is None

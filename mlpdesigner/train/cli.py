@@ -159,7 +159,8 @@ def unfinished_run_message(run: Path, info: dict[str, Any]) -> str | None:
     from .memory import process_alive
 
     pid, host = info.get("pid"), info.get("host")
-    if isinstance(pid, int) and host == platform.node() and pid != os.getpid() and process_alive(pid):
+    started = info.get("pid_start") if isinstance(info.get("pid_start"), int) else None
+    if isinstance(pid, int) and host == platform.node() and pid != os.getpid() and process_alive(pid, started):
         return f"{run}: the run is still training (process {pid}). Expected a finished run: wait for it to end."
     if isinstance(pid, int) and host not in (None, platform.node()):
         return (

@@ -155,10 +155,29 @@ def out_of_memory_message(exc: BaseException, plan: Plan, batch_size: int, when:
     return f"Out of memory while {when} ({type(exc).__name__}: {detail}). {advice(plan, batch_size)}"
 
 
-def process_alive(pid: int) -> bool:
-    """True when a process with this id exists on this machine."""
+def process_start_ticks(pid: int) -> int | None:
+    """When a process started (clock ticks since boot, Linux); None where that cannot be read.
+
+    Together with the pid it names one process, even after the pid is reused.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    try:  # the command name (field 2) may hold spaces and parentheses: split after its last ')'
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def process_alive(pid: int, start_ticks: int | None = None) -> bool:
+    """True when a process with this id exists on this machine (and, given ``start_ticks``, is that process)."""
     if pid <= 0:
         return False
+    if start_ticks is not None:
+        now = process_start_ticks(pid)
+        if now is not None:
+            return now == start_ticks
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

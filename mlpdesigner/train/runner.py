@@ -61,7 +61,7 @@ from ..atomic import atomic_write_text
 from ..errors import UserError
 from ..spec import Spec, analyze, dumps, load_spec
 from .data import Dataset, load_dataset
-from .memory import check_fits, is_out_of_memory, out_of_memory_message
+from .memory import check_fits, is_out_of_memory, out_of_memory_message, process_start_ticks
 from .progress import Reporter, StopRequest, clean
 
 #: Batches per call into the compiled graph when ``steps_per_execution`` is "auto".
@@ -509,6 +509,7 @@ def train(
         "reason": None,
         # While "running", pid and host let a reader tell a live run from one that was killed.
         "pid": os.getpid(),
+        "pid_start": process_start_ticks(os.getpid()),
         "host": platform.node(),
         "spec": spec.name,
         "spec_path": str(spec.path) if spec.path else None,
