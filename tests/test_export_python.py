@@ -359,3 +359,39 @@ def test_generated_training_script_trains_and_saves(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-4000:]
     assert "test metrics:" in result.stdout
     assert (tmp_path / "binary_batchnorm_dropout.keras").is_file()
+
+
+def test_generated_split_is_the_apps_split(tmp_path: Path) -> None:
+    """The script trains on the same rows as MLP Designer: same seeded, stratified split."""
+    import importlib.util
+
+    import numpy as np
+    import pandas as pd
+
+    from mlpdesigner.train.data import load_dataset, split_indices
+
+    spec = with_data(example("binary_batchnorm_dropout"), path="rows.csv")
+    spec["outputs"][0]["classes"] = ["benign", "malignant"]
+    rng = np.random.default_rng(3)
+    table = {c: rng.normal(size=97) for c in spec["data"]["columns"]["features"]}
+    table["malignant_0"] = rng.choice(["benign", "malignant"], size=97, p=[0.8, 0.2])
+    pd.DataFrame(table).to_csv(tmp_path / "rows.csv", index=False)
+    (tmp_path / "design.json").write_text(json.dumps(spec))
+    script = tmp_path / "train_binary.py"
+    export_python(tmp_path / "design.json", script, with_training=True)
+    module_spec = importlib.util.spec_from_file_location("generated_split", script)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+
+    _, targets = module.load_data(tmp_path / "rows.csv")
+    dataset = load_dataset(tmp_path / "design.json")
+    strata = module.class_strata(targets)
+    np.testing.assert_array_equal(strata, dataset.strata)
+    ours = module.split_rows(len(strata), strata)
+    app = split_indices(97, validation_split=0.2, test_split=0.1, seed=42, shuffle=True, strata=dataset.strata)
+    for got, name in zip(ours, ("train", "validation", "test"), strict=True):
+        np.testing.assert_array_equal(got, app[name])
+    assert len(ours[2]) == dataset.test.rows
+    module.STRATIFY_BY, module.SHUFFLE = None, False
+    plain = module.split_rows(10)
+    np.testing.assert_array_equal(np.concatenate(plain), np.sort(np.concatenate(plain)))

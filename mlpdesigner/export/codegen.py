@@ -50,6 +50,7 @@ MODULE_NAMES = {
     "VALIDATION_SPLIT",
     "TEST_SPLIT",
     "SHUFFLE",
+    "STRATIFY_BY",
     "EPOCHS",
     "BATCH_SIZE",
     "build_model",
@@ -58,6 +59,7 @@ MODULE_NAMES = {
     "class_indices",
     "load_data",
     "split_rows",
+    "class_strata",
     "take",
     "balanced_class_weight",
     "main",
@@ -294,6 +296,11 @@ def _callbacks(training: dict[str, Any]) -> list[Expr]:
     return callbacks
 
 
+def _strata_output(outputs: list[dict[str, Any]]) -> str | None:
+    """The output whose classes stratify the split, as in the app: the first binary or multiclass one."""
+    return next((o["name"] for o in outputs if o["task"] in ("binary", "multiclass")), None)
+
+
 def _label_column(output: dict[str, Any], columns: dict[str, list[str]]) -> bool:
     """True when a classification output reads one label column (not 0/1 or one-hot columns)."""
     return output["task"] in ("binary", "multiclass") and len(columns[output["name"]]) == 1
@@ -367,6 +374,7 @@ def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
         statement("VALIDATION_SPLIT", Raw(literal(data["validation_split"]))),
         statement("TEST_SPLIT", Raw(literal(data["test_split"]))),
         statement("SHUFFLE", Raw(literal(data["shuffle"]))),
+        statement("STRATIFY_BY", Raw(literal(_strata_output(outputs) if data["stratify"] else None))),
         statement("EPOCHS", Raw(literal(training["epochs"]))),
         statement("BATCH_SIZE", Raw(literal(training["batch_size"]))),
     ]

@@ -50,6 +50,7 @@ COLUMNS = {
 VALIDATION_SPLIT = 0.2
 TEST_SPLIT = 0.1
 SHUFFLE = True
+STRATIFY_BY = None
 EPOCHS = 20
 BATCH_SIZE = 32
 
@@ -104,15 +105,38 @@ def load_data(path=DATA_PATH):
     return inputs, targets
 
 
-def split_rows(count, seed=SEED):
-    """Row numbers of the training, validation and test parts."""
-    if SHUFFLE:
-        rows = np.random.default_rng(seed).permutation(count)
+def class_strata(targets):
+    """Class index per row of the output STRATIFY_BY names (None: no stratification)."""
+    if STRATIFY_BY is None:
+        return None
+    labels = np.asarray(targets[STRATIFY_BY])
+    if labels.ndim > 1 and labels.shape[1] > 1:  # one-hot rows
+        return labels.argmax(axis=1)
+    return labels.reshape(len(labels))
+
+
+def split_rows(count, strata=None, seed=SEED):
+    """Row numbers of the training, validation and test parts.
+
+    The same split as MLP Designer's: shuffled with the seed, and cut within each
+    class when ``strata`` is given, so every part keeps the class proportions.
+    """
+    rng = np.random.default_rng(seed)
+    if strata is None:
+        groups = [np.arange(count)]
     else:
-        rows = np.arange(count)
-    test = round(count * TEST_SPLIT)
-    validation = round(count * VALIDATION_SPLIT)
-    return rows[test + validation :], rows[test : test + validation], rows[:test]
+        groups = [np.flatnonzero(strata == c) for c in np.unique(strata)]
+    parts = ([], [], [])
+    for group in groups:
+        order = rng.permutation(group) if SHUFFLE else group
+        n_test = round(len(order) * TEST_SPLIT)
+        n_validation = round(len(order) * VALIDATION_SPLIT)
+        n_train = len(order) - n_test - n_validation
+        parts[0].append(order[:n_train])
+        parts[1].append(order[n_train : n_train + n_validation])
+        parts[2].append(order[n_train + n_validation :])
+    joined = [np.concatenate(part) for part in parts]
+    return tuple(rng.permutation(p) if SHUFFLE else np.sort(p) for p in joined)
 
 
 def take(arrays, rows):
@@ -124,7 +148,8 @@ def take(arrays, rows):
 def main():
     """Train the model on DATA_PATH with the design's settings and save it."""
     inputs, targets = load_data(DATA_PATH)
-    train, validation, test = split_rows(len(next(iter(targets.values()))))
+    count = len(next(iter(targets.values())))
+    train, validation, test = split_rows(count, class_strata(targets))
     model = build_model()
     model.compile(
         optimizer=keras.optimizers.Adam(0.001),
