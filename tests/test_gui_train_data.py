@@ -141,3 +141,23 @@ def test_missing_or_unreadable_file_is_reported(qtbot, tmp_path) -> None:
     assert "Data file not found" in window.data_tab.preview_caption.text()
     assert window.data_tab.preview.rowCount() == 0 and window.data_tab.advice == []
     close_clean(window)
+
+
+def test_large_files_are_read_without_blocking_the_window(qtbot, tmp_path, monkeypatch) -> None:
+    import mlpdesigner.gui.data_tab as data_tab_module
+
+    monkeypatch.setattr(data_tab_module, "BACKGROUND_READ_BYTES", 1)  # every file counts as large
+    spec, csv = flowers_without_data(tmp_path)
+    window = make_window(qtbot, tmp_path, file=spec)
+    window.dialogs = DataDialogs()
+    tab = window.data_tab
+    window.dialogs.data_files.append(str(csv))
+    assert tab.choose_file()
+    assert tab.frame is None and tab.preview_caption.text().startswith("Reading flowers.csv")
+    assert window.document.raw["data"]["path"] == "../data/flowers.csv"  # the edit did not wait for the read
+    assert tab.wait_for_read()
+    assert tab.frame is not None and "of 600 rows" in tab.preview_caption.text()
+    assert "species" in [tab.target_boxes["species"].itemText(i) for i in range(tab.target_boxes["species"].count())]
+    tab.reload()
+    assert tab.wait_for_read() and tab.frame is not None
+    close_clean(window)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -53,6 +55,9 @@ from .data_checks import (
 from .document import Document
 
 DATA_FILTER = "CSV files (*.csv *.tsv *.txt);;All files (*)"
+
+#: Files larger than this are read on a worker thread, so the window stays responsive.
+BACKGROUND_READ_BYTES = 8 * 1024 * 1024
 NO_TARGET = "(no column)"
 
 
@@ -70,6 +75,9 @@ def _named(items: Any) -> list[dict[str, Any]]:
 class DataTab(QWidget):
     """Data file, preview, column mapping per input and output, task guess per target, advice."""
 
+    #: (file key, DataFrame or None, error or None) from a background read.
+    table_read = Signal(object, object, object)
+
     def __init__(self, document: Document, parent: QWidget | None = None,
                  chooser: Callable[[QWidget, str], str | None] = choose_data_file) -> None:
         super().__init__(parent)
@@ -78,6 +86,10 @@ class DataTab(QWidget):
         self.frame: Any = None
         self.frame_key: tuple[str, float] | None = None
         self.load_error: str | None = None
+        #: The file key being read in the background, and what the preview says meanwhile.
+        self.pending_key: tuple[str, float] | None = None
+        self.loading: str | None = None
+        self.table_read.connect(self._table_read)
         self.feature_lists: dict[str, QListWidget] = {}
         self.target_boxes: dict[str, QComboBox] = {}
         self.target_lists: dict[str, QListWidget] = {}
@@ -201,7 +213,7 @@ class DataTab(QWidget):
         return self.document.apply(data_file_ops(self.document.raw, text), "Choose data file")
 
     def reload(self) -> None:
-        self.frame_key = None
+        self.frame_key = self.pending_key = None
         self._signature = self._preview_key = self._advice_key = None
         self.sync()
 
@@ -209,19 +221,56 @@ class DataTab(QWidget):
         file = self.data_file()
         if file is None:
             self.frame, self.frame_key, self.load_error = None, None, None
+            self.pending_key = self.loading = None
             return
         try:
-            key = (str(file), file.stat().st_mtime)
+            stat = file.stat()
+            key, size = (str(file), stat.st_mtime), stat.st_size
         except OSError:
-            key = (str(file), -1.0)
-        if key == self.frame_key:
+            key, size = (str(file), -1.0), 0
+        if key in (self.frame_key, self.pending_key):
             return
+        if size > BACKGROUND_READ_BYTES:
+            self.pending_key = key
+            self.frame, self.frame_key, self.load_error = None, None, None
+            self.loading = f"Reading {file.name} ({size / 1e6:,.0f} MB)…"
+
+            def work() -> None:
+                try:
+                    self.table_read.emit(key, read_table(file), None)
+                except UserError as exc:
+                    self.table_read.emit(key, None, str(exc))
+                except Exception as exc:  # noqa: BLE001 - e.g. MemoryError: report it, never leave "Reading…"
+                    self.table_read.emit(key, None, f"{file}: cannot read it: {type(exc).__name__}: {exc}")
+
+            threading.Thread(target=work, name="data-tab-read", daemon=True).start()
+            return
+        self.pending_key = self.loading = None
         self.frame_key = key
         try:
             self.frame = read_table(file)
             self.load_error = None
         except UserError as exc:
             self.frame, self.load_error = None, str(exc)
+
+    def _table_read(self, key: tuple[str, float], frame: Any, error: str | None) -> None:
+        """A background read finished (on the GUI thread); ignored when another file was chosen meanwhile."""
+        if key != self.pending_key:
+            return
+        self.pending_key = self.loading = None
+        self.frame, self.frame_key, self.load_error = frame, key, error
+        self._signature = self._preview_key = self._advice_key = None
+        self.sync()
+
+    def wait_for_read(self, timeout_ms: int = 60_000) -> bool:
+        """Process events until a background read has finished (for tests and scripted use)."""
+        from PySide6.QtCore import QCoreApplication, QDeadlineTimer
+
+        deadline = QDeadlineTimer(timeout_ms)
+        while self.pending_key is not None and not deadline.hasExpired():
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
+        return self.pending_key is None
 
     # ----- syncing with the document ---------------------------------------------------------------
     def sync(self) -> None:
@@ -256,7 +305,7 @@ class DataTab(QWidget):
         return output.get("task") == "multilabel" or (output.get("task") == "regression" and output.get("units", 1) > 1)
 
     def _fill_preview(self) -> None:
-        key = (self.frame_key, self.load_error, self.frame is None)
+        key = (self.frame_key, self.load_error, self.frame is None, self.loading)
         if key == self._preview_key:
             return
         self._preview_key = key
@@ -264,7 +313,7 @@ class DataTab(QWidget):
             self.preview.clear()
             self.preview.setRowCount(0)
             self.preview.setColumnCount(0)
-            self.preview_caption.setText(self.load_error or "")
+            self.preview_caption.setText(self.load_error or self.loading or "")
             self.preview_caption.setStyleSheet("color: #dc2626;" if self.load_error else "")
             return
         rows = preview_rows(self.frame)
