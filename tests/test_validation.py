@@ -42,6 +42,8 @@ EXPECTED = {
     "missing_outputs.json": (1, "E202", "", 1, 1, ["'outputs'"]),
     "nan_value.json": (1, "E105", "/training/optimizer/learning_rate", 34, 24, ["NaN"]),
     "not_json.json": (1, "E103", "", 1, 1, ["valid JSON"]),
+    "number_5000_digits.json": (1, "E105", "/network/layers/0/units", 18, 18, ["at most 64 characters", "5000"]),
+    "nesting_100000_deep.json": (1, "E106", "", 1, 97, ["at most 64 levels"]),
     "overflow_float.json": (1, "E105", "/training/optimizer/learning_rate", 34, 24, ["1e999", "finite"]),
     "sequential_two_inputs.json": (1, "E304", "/inputs", None, None, ["exactly one input", "wide_deep"]),
     "trailing_comma.json": (1, "E103", "", 4, 1, ["key in double quotes", "trailing comma"]),
