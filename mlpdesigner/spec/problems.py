@@ -40,10 +40,8 @@ CODES: dict[str, str] = {
     "W406": "SELU without self-normalizing setup",
     "W407": "dropout right before an output",
     "W408": "bias right before batch normalization",
-    "W409": "redundant activation",
     "I501": "depth outside the typical range",
     "I502": "width outside the typical range",
-    "I503": "inputs not normalized",
 }
 
 

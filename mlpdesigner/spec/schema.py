@@ -27,16 +27,9 @@ _JSON_TYPES = {
 
 
 @lru_cache(maxsize=1)
-def validator() -> Draft202012Validator:
-    """The cached validator of the whole spec schema."""
-    schema = load_schema()
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
-
-
-@lru_cache(maxsize=1)
 def _document_validator() -> Draft202012Validator:
-    """The spec schema with layers left to :func:`_layer_problems` (validated one by one, cached)."""
+    """The spec schema with layers left to :func:`_cached_layer_problems` (validated one by one, cached)."""
+    Draft202012Validator.check_schema(load_schema())
     schema = copy.deepcopy(load_schema())
     schema["$defs"]["layer"] = True
     return Draft202012Validator(schema)
