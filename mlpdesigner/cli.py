@@ -200,7 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["onnx", "keras", "python"], required=True)
     p.add_argument("-o", "--output", metavar="OUT", required=True)
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
-    p.add_argument("--tolerance", type=float, default=None, help="max abs difference allowed in the ONNX check")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="ONNX check: largest difference allowed (absolute up to |output| 1, relative above; default 1e-5)",
+    )
     p.add_argument("--with-training", action="store_true", help="python: include data loading and fit")
     p.add_argument("--json", action="store_true", help="print the export report as one JSON object")
 

@@ -58,29 +58,23 @@ def test_lambda_layer_is_refused_before_keras_loads(tmp_path: Path, no_keras_loa
         load_keras_model(path)
 
 
-def test_foreign_module_is_refused(tmp_path: Path, no_keras_load: None) -> None:
+@pytest.mark.parametrize(
+    "key, value, match",
+    [("module", "os", "module 'os'"), ("registered_name", "MyPackage>Evil", "custom object")],
+    ids=["foreign-module", "custom-registered-object"],
+)
+def test_poisoned_layer_config_is_refused(
+    tmp_path: Path, no_keras_load: None, key: str, value: str, match: str
+) -> None:
     good = tmp_path / "good.keras"
     build_model(example_path("housing_regression"), compile=False).save(good)
     bad = tmp_path / "bad.keras"
 
     def poison(config: dict) -> None:
-        config["config"]["layers"][1]["module"] = "os"
+        config["config"]["layers"][1][key] = value
 
     _rewrite_config(good, bad, poison)
-    with pytest.raises(UserError, match="module 'os'"):
-        check_keras_file(bad)
-
-
-def test_custom_registered_object_is_refused(tmp_path: Path, no_keras_load: None) -> None:
-    good = tmp_path / "good.keras"
-    build_model(example_path("housing_regression"), compile=False).save(good)
-    bad = tmp_path / "bad.keras"
-
-    def poison(config: dict) -> None:
-        config["config"]["layers"][1]["registered_name"] = "MyPackage>Evil"
-
-    _rewrite_config(good, bad, poison)
-    with pytest.raises(UserError, match="custom object"):
+    with pytest.raises(UserError, match=match):
         check_keras_file(bad)
 
 
