@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLineEdit, QSpinBox  # noqa: E402
 
 from mlpdesigner.gui.inspector import NumberSpinBox  # noqa: E402
-from mlpdesigner.gui.operations import LAYER_TEMPLATES  # noqa: E402
 from mlpdesigner.resources import example_path  # noqa: E402
+from mlpdesigner.spec.operations import LAYER_TEMPLATES  # noqa: E402
 
 
 def check_undo_redo(window, before, edit) -> None:

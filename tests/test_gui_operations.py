@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from mlpdesigner.gui.operations import (
+from mlpdesigner.resources import example_path
+from mlpdesigner.spec import analyze, apply_patch
+from mlpdesigner.spec.operations import (
     LAYER_TEMPLATES,
     add_layer_ops,
     delete_layer_ops,
@@ -20,9 +22,7 @@ from mlpdesigner.gui.operations import (
     set_value_ops,
     subject_pointer,
 )
-from mlpdesigner.gui.schemaform import fields_for, schema_at
-from mlpdesigner.resources import example_path
-from mlpdesigner.spec import analyze, apply_patch
+from mlpdesigner.spec.schemaform import fields_for, schema_at
 
 
 def load(name: str) -> dict:

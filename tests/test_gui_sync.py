@@ -119,7 +119,7 @@ def test_advice_navigation_selects_the_canvas_block(window) -> None:
 
 
 def subject(path: str) -> str:
-    from mlpdesigner.gui.operations import subject_pointer
+    from mlpdesigner.spec.operations import subject_pointer
 
     return subject_pointer(path)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlpdesigner.gui.data_checks import (
+from mlpdesigner.data.checks import (
     TaskGuess,
     data_advice,
     data_file_ops,
@@ -21,7 +21,7 @@ from mlpdesigner.gui.data_checks import (
     relative_data_path,
 )
 from mlpdesigner.gui.runs import read_history, scan_runs
-from mlpdesigner.gui.training_events import (
+from mlpdesigner.runevents import (
     LineBuffer,
     TrainingState,
     curve_groups,
@@ -273,7 +273,7 @@ def test_export_json_flag_prints_the_report(tmp_path, capsys) -> None:
 def test_scale_advice_offers_normalize_for_raw_features() -> None:
     import json
 
-    from mlpdesigner.gui.data_checks import read_table
+    from mlpdesigner.data.checks import read_table
     from mlpdesigner.resources import data_path, example_path
     from mlpdesigner.spec import apply_patch, validate_spec
 

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
+from ..spec.operations import subject_pointer
 from ..spec.plan import Node, Plan
 from .document import Document
-from .operations import subject_pointer
 
 BLOCK_W, BLOCK_H = 190.0, 74.0
 LANE_W, RANK_H = 230.0, 110.0

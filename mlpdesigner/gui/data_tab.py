@@ -2,7 +2,7 @@
 
 The widgets hold no state of their own: the mapping lives in the spec's
 ``data`` section and every change is an undoable document edit (see
-:mod:`mlpdesigner.gui.data_checks` for the edits and the checks).
+:mod:`mlpdesigner.data.checks` for the edits and the checks).
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..errors import UserError
-from .data_checks import (
+from ..data.checks import (
     DataAdvice,
     TaskGuess,
     data_advice,
@@ -52,6 +51,7 @@ from .data_checks import (
     read_table,
     relative_data_path,
 )
+from ..errors import UserError
 from .document import Document
 
 DATA_FILTER = "CSV files (*.csv *.tsv *.txt);;All files (*)"

@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..export.onnx_export import DEFAULT_OPSET, DEFAULT_TOLERANCE
+from ..runevents import export_command, export_message
 from .runs import RunRecord
 from .training import ExportRun
-from .training_events import export_command, export_message
 
 FORMATS = {"onnx": ("ONNX", ".onnx"), "keras": (".keras model", ".keras"), "python": ("Python code", ".py")}
 FILTERS = {"onnx": "ONNX models (*.onnx)", "keras": "Keras models (*.keras)", "python": "Python files (*.py)"}

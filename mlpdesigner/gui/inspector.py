@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..spec.edits import get
+from ..spec.operations import ensure_parents_ops, remove_value_ops, set_value_ops, subject_pointer
 from ..spec.problems import split_pointer
+from ..spec.schemaform import Field, fields_for, item_schema, schema_at
 from .document import Document
-from .operations import ensure_parents_ops, remove_value_ops, set_value_ops, subject_pointer
-from .schemaform import Field, fields_for, item_schema, schema_at
 
 _ABSENT = object()
 UNSET = "__unset__"

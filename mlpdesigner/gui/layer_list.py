@@ -16,9 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..spec.problems import pointer
-from .document import Document
-from .operations import (
+from ..spec.operations import (
     LAYER_TEMPLATES,
     LAYER_TITLES,
     add_layer_ops,
@@ -31,6 +29,8 @@ from .operations import (
     move_layer_ops,
     subject_pointer,
 )
+from ..spec.problems import pointer
+from .document import Document
 
 PTR_ROLE = Qt.ItemDataRole.UserRole
 LAYER_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
 
 from ..resources import example_path
+from ..spec.operations import layer_list, layers_pointer, subject_pointer
 from ..spec.problems import Problem
 from .canvas import NetworkCanvas
 from .data_tab import DataTab
@@ -22,7 +23,6 @@ from .gallery import templates
 from .inspector import Inspector
 from .json_view import JsonView
 from .layer_list import LayerPanel
-from .operations import layer_list, layers_pointer, subject_pointer
 from .panels import ProblemsPanel, SummaryPanel
 from .recovery import RecoveryStore
 from .train_view import TrainView

@@ -135,7 +135,7 @@ class ProblemsPanel(QWidget):
         problem = self.selected()
         if problem is None or not problem.fix:
             return False
-        from .operations import subject_pointer
+        from ..spec.operations import subject_pointer
 
         return self.document.apply(list(problem.fix), f"Apply fix: {problem.fix_title or problem.code}",
                                    select=subject_pointer(problem.path) or None)
@@ -193,6 +193,6 @@ class SummaryPanel(QWidget):
         )
 
     def _double_clicked(self, row: int, _column: int) -> None:
-        from .operations import subject_pointer
+        from ..spec.operations import subject_pointer
 
         self.document.select(subject_pointer(self.paths[row]))

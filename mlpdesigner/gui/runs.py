@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .training_events import _number, format_number
+from ..runevents import _number, format_number
 
 
 @dataclass

@@ -37,11 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..spec import dumps
-from .document import Document
-from .runs import RunRecord, read_history, scan_runs
-from .training import TrainingRun
-from .training_events import (
+from ..runevents import (
     TrainingState,
     curve_groups,
     format_number,
@@ -49,6 +45,10 @@ from .training_events import (
     runs_folder,
     train_command,
 )
+from ..spec import dumps
+from .document import Document
+from .runs import RunRecord, read_history, scan_runs
+from .training import TrainingRun
 
 #: Curve colours: training, validation.
 TRAIN_COLOR = "#2563eb"

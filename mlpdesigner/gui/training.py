@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from .training_events import LineBuffer, TrainingState, child_environment
+from ..runevents import LineBuffer, TrainingState, child_environment
 
 #: Milliseconds a stopped run gets to finish its batch and write the run folder before it is killed.
 STOP_TIMEOUT_MS = 15_000

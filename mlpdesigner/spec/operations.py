@@ -11,9 +11,9 @@ import copy
 import re
 from typing import Any
 
-from ..spec.defaults import task_defaults_patch
-from ..spec.edits import get
-from ..spec.problems import pointer, split_pointer
+from .defaults import task_defaults_patch
+from .edits import get
+from .problems import pointer, split_pointer
 
 Ops = list[dict[str, Any]]
 

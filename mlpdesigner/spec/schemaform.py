@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..resources import schema as load_schema
-from ..spec.defaults import resolve_ref
-from ..spec.problems import split_pointer
+from .defaults import resolve_ref
+from .problems import split_pointer
 
 #: Widget kinds a field can be.
 KINDS = ("enum", "bool", "int", "number", "string", "const", "object", "list", "map", "choice")
