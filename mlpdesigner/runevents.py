@@ -17,9 +17,10 @@ import re
 import sys
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from .runfolder import RunStatus, finite_number, format_number
 
 #: Lines of stderr kept for the failure message and the log's tail.
 STDERR_TAIL = 60
@@ -63,15 +64,6 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}:{sec:02d}" if minutes else f"{sec}s"
 
 
-def format_number(value: Any) -> str:
-    """A metric value in 4 significant digits (``-`` for none)."""
-    if value is None:
-        return "-"
-    if isinstance(value, (int, float)):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def curve_groups(keys: list[str]) -> dict[str, list[str]]:
     """Metric keys grouped per plot: ``loss`` -> [loss, val_loss], ``mae`` -> [mae, val_mae].
 
@@ -100,7 +92,7 @@ def is_tensorflow_noise(line: str) -> bool:
 class TrainingState:
     """What the designer knows about one training child, updated line by line."""
 
-    status: str = "starting"  #: starting, running, completed, stopped, failed
+    status: RunStatus = RunStatus.STARTING
     run_dir: Path | None = None
     epochs: int | None = None
     steps: int | None = None
@@ -144,7 +136,7 @@ class TrainingState:
             self.stderr_tail.append(line)
 
     def _on_start(self, event: dict[str, Any]) -> None:
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         self.start_info = event
         self.run_dir = Path(event["run_dir"]) if event.get("run_dir") else self.run_dir
         self.epochs = event.get("epochs")
@@ -166,18 +158,21 @@ class TrainingState:
 
     def _on_end(self, event: dict[str, Any]) -> None:
         self.ended = True
-        self.status = str(event.get("status") or "failed")
+        try:
+            self.status = RunStatus(event.get("status"))
+        except ValueError:
+            self.status = RunStatus.FAILED
         self.reason = event.get("reason")
         self.final_metrics = event.get("metrics") or {}
         if event.get("run_dir"):
             self.run_dir = Path(event["run_dir"])
-        self.eta = 0.0 if self.status == "completed" else self.eta
-        if self.status == "failed":
+        self.eta = 0.0 if self.status is RunStatus.COMPLETED else self.eta
+        if self.status is RunStatus.FAILED:
             self.message = self.reason or "the run failed"
 
     def _on_error(self, event: dict[str, Any]) -> None:
         self.ended = True
-        self.status = "failed"
+        self.status = RunStatus.FAILED
         self.message = str(event.get("message") or "the run could not start")
         self.reason = self.message
 
@@ -185,15 +180,15 @@ class TrainingState:
         """The child ended: without an end or error event, the last stderr lines become the message."""
         self.exit_code = exit_code
         if launch_error:
-            self.status, self.ended = "failed", True
+            self.status, self.ended = RunStatus.FAILED, True
             self.message = self.reason = launch_error
             return
         if self.ended:
             return
-        self.status = "stopped" if self.stop_requested else "failed"
+        self.status = RunStatus.STOPPED if self.stop_requested else RunStatus.FAILED
         how = "crashed" if crashed else f"exited with code {exit_code}"
         tail = self.quoted_stderr()
-        if self.status == "stopped":
+        if self.status is RunStatus.STOPPED:
             self.reason = "stopped by the designer (the process ended before it wrote the run's end)"
             self.message = None
         else:
@@ -208,7 +203,7 @@ class TrainingState:
     # ----- output --------------------------------------------------------------------------------
     @property
     def finished(self) -> bool:
-        return self.status in ("completed", "stopped", "failed") and (self.ended or self.exit_code is not None)
+        return self.status.ended and (self.ended or self.exit_code is not None)
 
     def fraction(self) -> float:
         """Share of the run done, 0..1 (epochs plus the current epoch's steps)."""
@@ -219,19 +214,20 @@ class TrainingState:
 
     def progress_text(self) -> str:
         """``Epoch 3/20 · batch 64/132 · ETA 12s``."""
-        if self.status == "starting":
+        if self.status is RunStatus.STARTING:
             return "Starting (loading TensorFlow and the data)…"
-        current = min(self.epoch + (1 if self.status == "running" and self.epoch < (self.epochs or 0) else 0),
+        current = min(self.epoch + (1 if self.status is RunStatus.RUNNING and self.epoch < (self.epochs or 0) else 0),
                       self.epochs or 0)
         parts = [f"Epoch {current}/{self.epochs or '?'}"]
-        if self.steps and self.status == "running":
+        if self.steps and self.status is RunStatus.RUNNING:
             parts.append(f"batch {self.step}/{self.steps}")
-        if self.batch_loss is not None and self.status == "running":
+        if self.batch_loss is not None and self.status is RunStatus.RUNNING:
             parts.append(f"loss {format_number(self.batch_loss)}")
-        if self.status == "running":
+        if self.status is RunStatus.RUNNING:
             parts.append(f"ETA {format_duration(self.eta)}")
         else:
-            parts.append(self.status + (f": {self.reason}" if self.reason and self.status != "failed" else ""))
+            why = f": {self.reason}" if self.reason and self.status is not RunStatus.FAILED else ""
+            parts.append(self.status.value + why)
         return " · ".join(parts)
 
     def series(self) -> dict[str, list[float | None]]:
@@ -244,36 +240,10 @@ def history_columns(rows: list[dict[str, Any]]) -> dict[str, list[float | None]]
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
-    return {key: [_number(row.get(key)) for row in rows] for key in keys}
-
-
-def _number(value: Any) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+    return {key: [finite_number(row.get(key)) for row in rows] for key in keys}
 
 
 # --------------------------------------------------------------------------- the child's command
-
-
-def runs_folder(spec_path: str | os.PathLike[str]) -> Path:
-    """Where the designer puts the runs of a design: ``<spec folder>/runs``."""
-    return Path(spec_path).resolve().parent / "runs"
-
-
-def new_run_dir(runs_root: str | os.PathLike[str], name: str, now: datetime | None = None) -> Path:
-    """A fresh run folder path ``<runs_root>/<name>-<YYYYmmdd-HHMMSS>`` (not created; train --out creates it)."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    root = Path(runs_root)
-    for attempt in range(1000):
-        path = root / (f"{name}-{stamp}" + (f"-{attempt + 1}" if attempt else ""))
-        if not path.exists():
-            return path
-    raise OSError(f"cannot find a free run folder name under {root}")  # pragma: no cover
 
 
 def child_environment(base: dict[str, str] | None = None) -> dict[str, str]:

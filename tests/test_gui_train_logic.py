@@ -20,16 +20,15 @@ from mlpdesigner.data.checks import (
     mapping_ops,
     relative_data_path,
 )
-from mlpdesigner.gui.runs import read_history, scan_runs
 from mlpdesigner.runevents import (
     LineBuffer,
     TrainingState,
     curve_groups,
     export_command,
     export_message,
-    new_run_dir,
     train_command,
 )
+from mlpdesigner.runfolder import new_run_dir, read_history, scan_runs
 from mlpdesigner.spec import analyze, apply_patch
 
 START = {"event": "start", "run_dir": "/r/x-1", "epochs": 3, "steps_per_epoch": 10, "samples": 90}

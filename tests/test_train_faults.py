@@ -291,8 +291,11 @@ def test_sigkilled_run_is_recognised_as_interrupted(folder: Path, capsys: pytest
 def test_reused_pid_does_not_pass_for_the_training_process(tmp_path: Path) -> None:
     import platform
 
-    from mlpdesigner.train.cli import unfinished_run_message
-    from mlpdesigner.train.memory import process_start_ticks
+    from mlpdesigner.runfolder import RunInfo, process_start_ticks
+    from mlpdesigner.runfolder import unfinished_run_message as message
+
+    def unfinished_run_message(folder: Path, info: dict) -> str | None:
+        return message(folder, RunInfo.from_json(info))
 
     parent = os.getppid()
     started = process_start_ticks(parent)

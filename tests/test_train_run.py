@@ -17,9 +17,10 @@ import pytest
 
 from mlpdesigner.cli import main
 from mlpdesigner.errors import UserError
+from mlpdesigner.runfolder import RUN_FILES
 from mlpdesigner.spec import load_spec
 from mlpdesigner.train.data import file_sha256, load_dataset
-from mlpdesigner.train.runner import RUN_FILES, Settings, class_weights, train
+from mlpdesigner.train.runner import Settings, class_weights, train
 
 ROOT = Path(__file__).resolve().parent.parent
 FEATURES = ["f1", "f2", "f3", "f4"]

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..runfolder import INFO_FILE, MODEL_FILE, SAMPLES_FILE, SPEC_FILE, RunInfo, read_json
 from ..spec import Spec, load_spec
 
-#: Files of a run folder that the exporter reads.
-RUN_SPEC = "spec.json"
-RUN_MODEL = "model.keras"
-RUN_INFO = "run.json"
-RUN_SAMPLES = "sample_inputs.npz"
+RUN_SPEC, RUN_MODEL, RUN_INFO, RUN_SAMPLES = SPEC_FILE, MODEL_FILE, INFO_FILE, SAMPLES_FILE
 
 
 @dataclass
@@ -63,26 +59,6 @@ def _load_keras(path: Path) -> Any:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure here means an unreadable model file
         raise UserError(f"Cannot load the trained model {path}: {type(exc).__name__}: {exc}") from None
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"Expected JSON in {path}. Received: {exc}") from None
-
-
-def _name_lists(value: Any, where: str) -> dict[str, list[str]]:
-    """``{name: [str, ...]}`` from run.json, checked."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(s, str) for s in v) for k, v in value.items()
-    ):
-        raise UserError(f"Expected {where} to map names to lists of strings. Received: {json.dumps(value)[:200]}")
-    return {k: list(v) for k, v in value.items()}
 
 
 def _spec_columns(spec: Spec) -> dict[str, list[str]]:
@@ -143,15 +119,12 @@ def load_source(source: str | os.PathLike[str] | dict[str, Any] | Spec) -> Expor
                 hint="export a spec file, or a folder written by `mlpdesigner train`",
             )
     spec = load_spec(path / RUN_SPEC)
-    info: dict[str, Any] = {}
-    if (path / RUN_INFO).is_file():
-        loaded = _read_json(path / RUN_INFO)
-        if not isinstance(loaded, dict):
-            raise UserError(f"Expected a JSON object in {path / RUN_INFO}. Received: {type(loaded).__name__}")
-        info = loaded
     columns = _spec_columns(spec)
-    columns.update(_name_lists(info.get("columns"), f"{path / RUN_INFO} 'columns'"))
     classes = _spec_classes(spec)
-    classes.update(_name_lists(info.get("classes"), f"{path / RUN_INFO} 'classes'"))
+    if (path / RUN_INFO).is_file():
+        # Only the column and class names matter here: a run.json of any status (or none) will do.
+        info = RunInfo.from_json(read_json(path / RUN_INFO), str(path / RUN_INFO), status_required=False)
+        columns.update(info.columns)
+        classes.update(info.classes)
     samples = _load_samples(path / RUN_SAMPLES, spec)
     return ExportSource(spec, run_dir=path, columns=columns, classes=classes, samples=samples)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from ..errors import UserError
+from ..runfolder import RunStatus
 from .main_window import DEFAULT_EXAMPLE, MainWindow
 
 SCREENSHOT_SIZE = (1280, 800)
@@ -81,9 +82,9 @@ def _train_and_screenshot(window: MainWindow, screenshot: str, epochs: int | Non
         print(f"error: training did not start: {window.train_view.banner.text()}", file=sys.stderr)
         return 1
     print(f"run {state.status}: {state.run_dir}" + (f" ({state.reason})" if state.reason else ""))
-    if state.status == "failed":
+    if state.status is RunStatus.FAILED:
         print(f"error: {state.message}", file=sys.stderr)
-    return 0 if state.status == "completed" else 1
+    return 0 if state.status is RunStatus.COMPLETED else 1
 
 
 def run_gui(args: argparse.Namespace) -> int:

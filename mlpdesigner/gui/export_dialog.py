@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..export.onnx_export import DEFAULT_OPSET, DEFAULT_TOLERANCE
 from ..runevents import export_command, export_message
-from .runs import RunRecord
+from ..runfolder import RunRecord
 from .training import ExportRun
 
 FORMATS = {"onnx": ("ONNX", ".onnx"), "keras": (".keras model", ".keras"), "python": ("Python code", ".py")}

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
 
 from ..resources import example_path
+from ..runfolder import RunStatus
 from ..spec.operations import layer_list, layers_pointer, subject_pointer
 from ..spec.problems import Problem
 from .canvas import NetworkCanvas
@@ -391,7 +392,7 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, state: Any) -> None:
         self._update_run_actions()
-        if state.status == "failed":
+        if state.status is RunStatus.FAILED:
             self.statusBar().showMessage(f"Training failed: {(state.message or '').splitlines()[0]}", 15000)
         else:
             where = f" ({state.run_dir})" if state.run_dir else ""

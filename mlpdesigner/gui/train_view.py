@@ -41,13 +41,11 @@ from ..runevents import (
     TrainingState,
     curve_groups,
     format_number,
-    new_run_dir,
-    runs_folder,
     train_command,
 )
+from ..runfolder import RunRecord, RunStatus, new_run_dir, read_history, runs_folder, scan_runs
 from ..spec import dumps
 from .document import Document
-from .runs import RunRecord, read_history, scan_runs
 from .training import TrainingRun
 
 #: Curve colours: training, validation.
@@ -55,7 +53,12 @@ TRAIN_COLOR = "#2563eb"
 VALIDATION_COLOR = "#ea580c"
 #: Line styles of the runs in an overlay (first run solid, second dashed).
 RUN_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine)
-STATUS_COLORS = {"completed": "#15803d", "stopped": "#b45309", "failed": "#dc2626"}
+STATUS_COLORS = {
+    RunStatus.COMPLETED: "#15803d",
+    RunStatus.STOPPED: "#b45309",
+    RunStatus.FAILED: "#dc2626",
+    RunStatus.INTERRUPTED: "#dc2626",
+}
 #: Lines kept in the log view.
 LOG_LINES = 5000
 
@@ -440,7 +443,7 @@ class TrainView(QWidget):
         self.log.appendPlainText(line)
 
     def _on_finished(self, state: TrainingState) -> None:
-        self.progress.setValue(int(1000 * state.fraction()) if state.status != "completed" else 1000)
+        self.progress.setValue(int(1000 * state.fraction()) if state.status is not RunStatus.COMPLETED else 1000)
         self._set_progress(state.progress_text())
         label = f"{state.run_dir.name if state.run_dir else 'run'} ({state.status})"
         if state.history:
@@ -448,9 +451,9 @@ class TrainView(QWidget):
         self.show_final_metrics(state.final_metrics)
         color = STATUS_COLORS.get(state.status, "#374151")
         self.log.appendPlainText(f"Run {state.status}" + (f": {state.reason}" if state.reason else ""))
-        if state.status == "failed":
+        if state.status is RunStatus.FAILED:
             self.show_failure(f"Training failed: {state.message or state.reason}")
-        elif state.status == "stopped":
+        elif state.status is RunStatus.STOPPED:
             self._banner(f"Run stopped after {state.epoch} epoch{'s' * (state.epoch != 1)}"
                          + (f" ({state.reason})" if state.reason else "") + ".", color)
         else:
@@ -468,7 +471,7 @@ class TrainView(QWidget):
 
     def show_failure(self, message: str) -> None:
         """Show a run's failure in the view (the editor keeps working)."""
-        self._banner(message, STATUS_COLORS["failed"])
+        self._banner(message, STATUS_COLORS[RunStatus.FAILED])
         self.progress_label.setText(message.splitlines()[0][:160])
         self.report_error("Training", message)
 
@@ -498,7 +501,7 @@ class TrainView(QWidget):
         self.records = scan_runs(root, name) if root and name else []
         self.history.setRowCount(len(self.records))
         for row, record in enumerate(self.records):
-            cells = [record.started_text, record.status,
+            cells = [record.started_text, record.status.value,
                      "" if record.epochs_completed is None else str(record.epochs_completed), record.headline()]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)

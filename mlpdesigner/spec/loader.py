@@ -66,6 +66,13 @@ class Spec:
             return None
         return (self.base_dir / self.filled["data"]["path"]).resolve()
 
+    def checked(self) -> tuple[dict[str, Any], Plan]:
+        """``(filled, plan)`` of a spec without errors; raises :class:`SpecError` when there are errors."""
+        self.require_ok()
+        if self.filled is None or self.plan is None:  # pragma: no cover - an error-free spec has both
+            raise SpecError(self.problems, str(self.path) if self.path else None)
+        return self.filled, self.plan
+
     def require_ok(self) -> Spec:
         """Return self, or raise :class:`SpecError` when there are errors."""
         if not self.ok:

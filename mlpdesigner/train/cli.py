@@ -33,7 +33,6 @@ import faulthandler
 import io
 import json
 import os
-import platform
 import signal
 import sys
 import threading
@@ -43,7 +42,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from .. import runfolder
 from ..errors import UserError
+from ..runfolder import RunInfo, RunStatus
 from ..spec import Spec, SpecError, load_spec
 from .progress import BarReporter, JsonlReporter, QuietReporter, Reporter, StopRequest
 
@@ -152,65 +153,39 @@ def run_train(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- trained runs
 
 
-def unfinished_run_message(run: Path, info: dict[str, Any]) -> str | None:
-    """Why a run folder whose ``run.json`` still says "running" cannot be used; None for a finished run."""
-    if info.get("status") != "running":
-        return None
-    from .memory import process_alive
-
-    pid, host = info.get("pid"), info.get("host")
-    started = info.get("pid_start") if isinstance(info.get("pid_start"), int) else None
-    if isinstance(pid, int) and host == platform.node() and pid != os.getpid() and process_alive(pid, started):
-        return f"{run}: the run is still training (process {pid}). Expected a finished run: wait for it to end."
-    if isinstance(pid, int) and host not in (None, platform.node()):
-        return (
-            f"{run}: the run did not finish: run.json still says \"running\" (process {pid} on {host}, which "
-            "may still be training or may have been killed). Expected a finished run."
-        )
-    who = f"its process {pid}" if isinstance(pid, int) else "its process"
-    return (
-        f"{run}: the run was interrupted: run.json still says \"running\" but {who} is gone "
-        "(killed, crashed, or out of memory). Expected a finished run: train again."
-    )
-
-
-def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, dict[str, Any], Any]:
+def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo, Any]:
     """(folder, frozen spec, run.json, Keras model) of a run folder."""
     run = Path(run_dir).expanduser().resolve()
     if not run.is_dir():
         raise UserError(f"Run folder not found: {run}. Expected a folder written by mlpdesigner train.")
-    for name in ("spec.json", "run.json"):
+    for name in (runfolder.SPEC_FILE, runfolder.INFO_FILE):
         if not (run / name).is_file():
             raise UserError(f"{run}: no {name}. Expected a folder written by mlpdesigner train.")
-    try:
-        info = json.loads((run / "run.json").read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{run / 'run.json'}: cannot read it: {exc}") from None
-    if not isinstance(info, dict):
-        raise UserError(f"{run / 'run.json'}: Expected a JSON object. Received: {type(info).__name__}")
-    unfinished = unfinished_run_message(run, info)
+    info = runfolder.read_info(run)
+    unfinished = runfolder.unfinished_run_message(run, info)
     if unfinished:
         raise UserError(unfinished)
-    if not (run / "model.keras").is_file():
-        why = f" (the run {info.get('status')}: {info.get('reason')})" if info.get("status") != "completed" else ""
-        raise UserError(f"{run}: no model.keras{why}. Expected a run that saved its model.")
-    spec = load_spec(run / "spec.json")
+    model_file = run / runfolder.MODEL_FILE
+    if not model_file.is_file():
+        why = f" (the run {info.status}: {info.reason})" if info.status is not RunStatus.COMPLETED else ""
+        raise UserError(f"{run}: no {runfolder.MODEL_FILE}{why}. Expected a run that saved its model.")
+    spec = load_spec(run / runfolder.SPEC_FILE)
     from ..modelfile import load_keras_model
     from .runner import setup_device
 
-    requested = (spec.filled or {})["training"]["device"]
+    requested = spec.checked()[0]["training"]["device"]
     setup_device("auto" if requested == "gpu" else requested)
     try:
-        model = load_keras_model(run / "model.keras")
+        model = load_keras_model(model_file)
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file is the user's input
-        raise UserError(f"{run / 'model.keras'}: cannot load the model: {type(exc).__name__}: {exc}") from None
+        raise UserError(f"{model_file}: cannot load the model: {type(exc).__name__}: {exc}") from None
     return run, spec, info, model
 
 
-def _check_same_data(info: dict[str, Any], dataset: Any) -> None:
-    recorded = (info.get("data") or {}).get("sha256")
+def _check_same_data(info: RunInfo, dataset: Any) -> None:
+    recorded = info.data.get("sha256")
     if recorded and recorded != dataset.sha256:
         print(
             f"warning: {dataset.path} changed since the run was trained (SHA-256 differs); "
@@ -225,8 +200,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .runner import evaluate_split
 
     run, spec, info, model = load_run(args.run)
-    classes = info.get("classes") or {}
-    batch_size = (info.get("training") or {}).get("batch_size") or 32
+    classes = info.classes
+    batch_size = info.training.get("batch_size") or 32
     if args.data:
         dataset = read_data(spec, args.data, classes=classes)
         split = dataset.subset(np.arange(dataset.rows))
@@ -234,7 +209,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         data_file = spec.data_file()
         if data_file is not None and not data_file.is_file():
-            digest = (info.get("data") or {}).get("sha256") or "?"
+            digest = info.data.get("sha256") or "?"
             raise UserError(
                 f"{run}: the run's data file {data_file} is gone (moved or deleted since training; run.json "
                 f"records its SHA-256 {digest[:16]}...). Expected it back in place, or --data FILE to evaluate "
@@ -258,10 +233,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def prediction_columns(spec: Spec, info: dict[str, Any], predictions: dict[str, np.ndarray]) -> dict[str, Any]:
+def prediction_columns(spec: Spec, info: RunInfo, predictions: dict[str, np.ndarray]) -> dict[str, Any]:
     """Output columns by name (see the module docstring for the layout)."""
-    filled = spec.filled or {}
-    classes = info.get("classes") or {}
+    filled = spec.checked()[0]
+    classes = info.classes
     columns: dict[str, Any] = {}
     for out in filled["outputs"]:
         name, task = out["name"], out["task"]
@@ -305,7 +280,7 @@ def run_predict(args: argparse.Namespace) -> int:
     run, spec, info, model = load_run(args.run)
     dataset = read_data(spec, args.data, targets=False)
     raw = model.predict(model_inputs(model, dataset.x), batch_size=1024, verbose=0)
-    names = [o["name"] for o in (spec.filled or {})["outputs"]]
+    names = [o["name"] for o in spec.checked()[0]["outputs"]]
     if isinstance(raw, dict):
         predictions = {k: np.asarray(v) for k, v in raw.items()}
     elif isinstance(raw, (list, tuple)):

@@ -14,7 +14,6 @@ errors that still happen (a GPU, other processes) are recognised by
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -153,35 +152,3 @@ def out_of_memory_message(exc: BaseException, plan: Plan, batch_size: int, when:
     if len(detail) > 300:
         detail = detail[:300] + "..."
     return f"Out of memory while {when} ({type(exc).__name__}: {detail}). {advice(plan, batch_size)}"
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """When a process started (clock ticks since boot, Linux); None where that cannot be read.
-
-    Together with the pid it names one process, even after the pid is reused.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    try:  # the command name (field 2) may hold spaces and parentheses: split after its last ')'
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def process_alive(pid: int, start_ticks: int | None = None) -> bool:
-    """True when a process with this id exists on this machine (and, given ``start_ticks``, is that process)."""
-    if pid <= 0:
-        return False
-    if start_ticks is not None:
-        now = process_start_ticks(pid)
-        if now is not None:
-            return now == start_ticks
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else
-        return True
-    return True

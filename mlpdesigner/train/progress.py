@@ -45,18 +45,7 @@ import sys
 import time
 from typing import IO, Any
 
-
-def clean(value: Any) -> Any:
-    """A JSON-safe copy: numpy scalars and arrays to Python, non-finite floats to None."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return clean(value.tolist())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return value
+from ..runfolder import json_safe
 
 
 class Reporter:
@@ -85,7 +74,7 @@ class JsonlReporter(Reporter):
         self.stream = stream
 
     def emit(self, event: str, **fields: Any) -> None:
-        line = json.dumps({"event": event, **clean(fields)}, allow_nan=False, ensure_ascii=False)
+        line = json.dumps({"event": event, **json_safe(fields)}, allow_nan=False, ensure_ascii=False)
         self.stream.write(line + "\n")
         self.stream.flush()
 

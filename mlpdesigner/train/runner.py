@@ -21,7 +21,7 @@ Faults, and what the run folder says:
   console and in the ``end`` event); the folder is not recreated.
 - The process killed (SIGKILL, a crash in native code): ``run.json`` keeps
   the status ``running`` written at the start, with ``pid`` and ``host``;
-  readers (:func:`mlpdesigner.train.cli.load_run`) call such a run
+  readers (:func:`mlpdesigner.runfolder.current_status`) call such a run
   interrupted once that process is gone.
 
 Speed: a small MLP trained with ``fit(batch_size=32)`` spends most of its time
@@ -43,9 +43,7 @@ help an MLP reliably. ``bench/train_speed.py`` measures it.
 from __future__ import annotations
 
 import copy
-import csv
 import io
-import json
 import os
 import platform
 import sys
@@ -57,12 +55,15 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write_text
+from .. import runfolder
+from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import UserError
+from ..runfolder import RunInfo, RunStatus
 from ..spec import Spec, analyze, dumps, load_spec
+from ..spec.plan import Plan
 from .data import Dataset, load_dataset
-from .memory import check_fits, is_out_of_memory, out_of_memory_message, process_start_ticks
-from .progress import Reporter, StopRequest, clean
+from .memory import check_fits, is_out_of_memory, out_of_memory_message
+from .progress import Reporter, StopRequest
 
 #: Batches per call into the compiled graph when ``steps_per_execution`` is "auto".
 AUTO_STEPS_PER_EXECUTION = 64
@@ -76,8 +77,6 @@ SMALL_MODEL_PARAMS = 20_000
 #: Rows of the validation split saved as ``sample_inputs.npz``.
 SAMPLE_ROWS = 256
 
-#: Files of a run folder.
-RUN_FILES = ("spec.json", "model.keras", "history.csv", "metrics.json", "run.json", "sample_inputs.npz")
 
 
 @dataclass
@@ -100,7 +99,7 @@ class RunResult:
     """How a run ended and where it lies."""
 
     run_dir: Path
-    status: str
+    status: RunStatus
     reason: str | None
     metrics: dict[str, Any]
     history: list[dict[str, Any]]
@@ -376,46 +375,18 @@ def new_run_dir(out: str | os.PathLike[str] | None, name: str) -> Path:
         except OSError as exc:
             raise UserError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
         return path
-    base = Path.cwd() / "runs"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1000):
-        path = base / (f"{name}-{stamp}" + (f"-{attempt + 1}" if attempt else ""))
-        try:
-            path.mkdir(parents=True)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise UserError(f"cannot create the run folder {path}: {exc.strerror or exc}") from None
-        return path.resolve()
-    raise UserError(f"cannot create a new run folder under {base}")  # pragma: no cover
+    return runfolder.new_run_dir(Path.cwd() / "runs", name, create=True)
 
 
 def save_model(model: Any, run_dir: Path) -> None:
     """``model.keras`` written atomically: a temporary name in the folder, then a rename."""
-    partial = run_dir / ".model.partial.keras"
+    partial = run_dir / runfolder.PARTIAL_MODEL_FILE
     try:
         model.save(partial)
-        os.replace(partial, run_dir / "model.keras")
+        os.replace(partial, run_dir / runfolder.MODEL_FILE)
     finally:
         if partial.exists():
             partial.unlink()
-
-
-def write_history(history: list[dict[str, Any]], path: Path) -> None:
-    """``history.csv``: one row per finished epoch."""
-    keys: list[str] = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=keys or ["epoch"], lineterminator="\n")
-    writer.writeheader()
-    for row in history:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in keys})
-    atomic_write_text(path, buffer.getvalue())
-
-
-def write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(clean(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
 
 
 def write_sample_inputs(dataset: Dataset, run_dir: Path) -> None:
@@ -424,9 +395,7 @@ def write_sample_inputs(dataset: Dataset, run_dir: Path) -> None:
     arrays = {name: np.ascontiguousarray(values[:SAMPLE_ROWS], dtype=np.float32) for name, values in split.x.items()}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    from ..atomic import atomic_write_bytes
-
-    atomic_write_bytes(run_dir / "sample_inputs.npz", buffer.getvalue())
+    atomic_write_bytes(run_dir / runfolder.SAMPLES_FILE, buffer.getvalue())
 
 
 def versions() -> dict[str, str]:
@@ -450,7 +419,200 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-# --------------------------------------------------------------------------- the run
+# --------------------------------------------------------------------------- the run, in four steps
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs before its folder exists: checked spec and data, settings, the model."""
+
+    spec: Spec
+    filled: dict[str, Any]
+    plan: Plan
+    dataset: Dataset
+    settings: Settings
+    model: Any
+    #: Why the run fails before training (it cannot fit in memory), or None.
+    failure: str | None
+    class_weight: dict[int, float] | None
+    callbacks: list[Any]
+    started_wall: str
+    t0: float
+    data_seconds: float
+
+
+def prepare(
+    spec_source: Spec | str | os.PathLike[str] | dict[str, Any],
+    *,
+    data_path: str | os.PathLike[str] | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+) -> Prepared:
+    """Load the spec and data, set up the device, build the model; raises before anything is written."""
+    started_wall = _now()
+    t0 = time.monotonic()
+    spec = apply_overrides(load_spec(spec_source), data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
+    dataset = load_dataset(spec)
+    data_seconds = time.monotonic() - t0
+    filled, plan = spec.checked()
+    device, device_name = setup_device(filled["training"]["device"])
+    settings = resolve_settings(spec, dataset, device, device_name)
+    # A run that cannot fit in memory fails here, recorded in its folder, before TensorFlow tries.
+    batch_rows = min(settings.batch_size, max(dataset.train.rows, dataset.validation.rows))
+    failure = check_fits(plan, settings.batch_size, batch_rows, filled["training"]["optimizer"], device)
+    model = None
+    if failure is None:
+        try:
+            model = build_for_training(spec, dataset, settings)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            failure = out_of_memory_message(exc, plan, settings.batch_size, "building the model")
+    weights = class_weights(spec, dataset, settings)
+    callbacks = make_callbacks(spec, dataset, settings)
+    return Prepared(spec, filled, plan, dataset, settings, model, failure, weights, callbacks, started_wall, t0,
+                    data_seconds)
+
+
+def run_record(prepared: Prepared) -> RunInfo:
+    """The ``run.json`` written when the run starts: status running, with this process's id and host."""
+    spec, dataset, settings, filled = prepared.spec, prepared.dataset, prepared.settings, prepared.filled
+    pid, pid_start, host = runfolder.this_process()
+    return RunInfo(
+        status=RunStatus.RUNNING,
+        reason=None,
+        pid=pid,
+        pid_start=pid_start,
+        host=host,
+        spec=spec.name,
+        spec_path=str(spec.path) if spec.path else None,
+        seed=settings.seed,
+        device=settings.device,
+        device_name=settings.device_name,
+        versions=versions(),
+        data={
+            "path": str(dataset.path),
+            "sha256": dataset.sha256,
+            "format": dataset.format,
+            "rows": dataset.rows,
+            "splits": {name: split.rows for name, split in dataset.splits.items()},
+            "validation_split": filled["data"]["validation_split"],
+            "test_split": filled["data"]["test_split"],
+            "shuffle": filled["data"]["shuffle"],
+            "stratify": filled["data"]["stratify"],
+        },
+        columns=dataset.inputs,
+        targets={name: info.columns for name, info in dataset.outputs.items()},
+        classes={name: names for name, names in dataset.classes.items() if names is not None},
+        outputs={name: info.to_json() for name, info in dataset.outputs.items()},
+        normalized_inputs=sorted(dataset.normalization),
+        training={
+            "epochs": settings.epochs,
+            "batch_size": settings.batch_size,
+            "steps_per_epoch": settings.steps_per_epoch,
+            "steps_per_execution": settings.steps_per_execution,
+            "jit_compile": settings.jit_compile,
+            "class_weight": prepared.class_weight,
+        },
+        warnings=settings.warnings,
+        timings={"started": prepared.started_wall, "data_seconds": round(prepared.data_seconds, 3)},
+    )
+
+
+def start_event(prepared: Prepared, run_dir: Path, info: RunInfo) -> dict[str, Any]:
+    """The ``start`` event's keys (see :mod:`mlpdesigner.train.progress`)."""
+    settings, dataset = prepared.settings, prepared.dataset
+    return {
+        "run_dir": str(run_dir),
+        "spec": prepared.spec.name,
+        "spec_path": info.spec_path,
+        "data": str(dataset.path),
+        "epochs": settings.epochs,
+        "batch_size": settings.batch_size,
+        "steps_per_epoch": settings.steps_per_epoch,
+        "steps_per_execution": settings.steps_per_execution,
+        "jit_compile": settings.jit_compile,
+        "samples": dataset.train.rows,
+        "validation_samples": dataset.validation.rows,
+        "test_samples": dataset.test.rows,
+        "device": settings.device,
+        "device_name": settings.device_name,
+        "seed": settings.seed,
+    }
+
+
+def fit_or_failure(prepared: Prepared, monitor: Any) -> str | None:
+    """Fit the model; the failure reason when it raised (or could not start), else None."""
+    if prepared.failure is not None:
+        return prepared.failure
+    try:
+        fit_model(prepared.model, prepared.dataset, prepared.settings, [*prepared.callbacks, monitor],
+                  prepared.class_weight)
+    except Exception as exc:  # noqa: BLE001 - recorded in run.json, reported, and the exit code says failed
+        if os.environ.get("MLPDESIGNER_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        if is_out_of_memory(exc):
+            return out_of_memory_message(exc, prepared.plan, prepared.settings.batch_size, "training")
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def classify_ending(failure: str | None, nan_message: str | None, stop: StopRequest,
+                    callbacks: list[Any]) -> tuple[RunStatus, str | None]:
+    """How the fit ended: failed (an error, a NaN loss), stopped (by request), or completed (maybe early)."""
+    if failure is not None:
+        return RunStatus.FAILED, failure
+    if nan_message:
+        return RunStatus.FAILED, nan_message
+    if stop.requested:
+        return RunStatus.STOPPED, stop.reason
+    stopper = next((c for c in callbacks if type(c).__name__ == "EarlyStopping"), None)
+    if stopper is not None and stopper.stopped_epoch > 0:
+        return RunStatus.COMPLETED, (
+            f"early stopping: {stopper.monitor} did not improve for {stopper.patience} epochs "
+            f"(best epoch {stopper.best_epoch + 1})"
+        )
+    return RunStatus.COMPLETED, None
+
+
+def finish(prepared: Prepared, run_dir: Path, info: RunInfo, status: RunStatus, reason: str | None,
+           history: list[dict[str, Any]], train_seconds: float) -> tuple[RunStatus, str | None, dict[str, Any]]:
+    """Save the model, evaluate each split, and complete the run folder; returns the final (status, reason, metrics)."""
+    settings = prepared.settings
+    empty: dict[str, Any] = {split: None for split in runfolder.SPLITS}
+    metrics = dict(empty)
+    try:
+        if status is not RunStatus.FAILED:
+            save_model(prepared.model, run_dir)
+            metrics = {
+                name: evaluate_split(prepared.model, split, settings.batch_size)
+                for name, split in prepared.dataset.splits.items()
+            }
+    except Exception as exc:  # noqa: BLE001
+        status, reason = RunStatus.FAILED, f"saving or evaluating the model failed: {type(exc).__name__}: {exc}"
+        if is_out_of_memory(exc):
+            reason = out_of_memory_message(exc, prepared.plan, settings.batch_size, "saving or evaluating the model")
+    if not run_dir.is_dir():
+        # Deleted (or moved) while training: say so; do not recreate a folder the user removed.
+        reason = f"the run folder {run_dir} was removed during the run; nothing could be saved"
+        return RunStatus.FAILED, reason, dict(empty)
+    info.status, info.reason = status, reason
+    info.epochs_completed = len(history)
+    info.timings.update(
+        ended=_now(),
+        train_seconds=round(train_seconds, 3),
+        total_seconds=round(time.monotonic() - prepared.t0, 3),
+    )
+    try:
+        runfolder.write_history(run_dir, history)
+        runfolder.write_metrics(run_dir, metrics)
+        runfolder.write_info(run_dir, info)
+    except OSError as exc:
+        status, reason = RunStatus.FAILED, f"cannot write the run folder {run_dir}: {exc.strerror or exc}"
+    return status, reason, metrics
 
 
 def train(
@@ -472,168 +634,36 @@ def train(
     returned; ``stop`` (a :class:`~mlpdesigner.train.progress.StopRequest`)
     ends the run gracefully after the current batch.
     """
-    started_wall = _now()
-    t0 = time.monotonic()
     reporter = reporter or Reporter()
-    spec = apply_overrides(load_spec(spec_source), data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
-    dataset = load_dataset(spec)
-    t_data = time.monotonic()
-    filled = spec.filled
-    assert filled is not None
-    device, device_name = setup_device(filled["training"]["device"])
+    stop = stop or StopRequest()
+    prepared = prepare(spec_source, data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
     from .callbacks import RunMonitor
 
-    stop = stop or StopRequest()
-    settings = resolve_settings(spec, dataset, device, device_name)
-    plan = spec.plan
-    assert plan is not None
-    # A run that cannot fit in memory fails here, recorded in its folder, before TensorFlow tries.
-    batch_rows = min(settings.batch_size, max(dataset.train.rows, dataset.validation.rows))
-    failure = check_fits(plan, settings.batch_size, batch_rows, filled["training"]["optimizer"], device)
-    model = None
-    if failure is None:
-        try:
-            model = build_for_training(spec, dataset, settings)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            failure = out_of_memory_message(exc, plan, settings.batch_size, "building the model")
-    weights = class_weights(spec, dataset, settings)
-    callbacks = make_callbacks(spec, dataset, settings)
-    run_dir = new_run_dir(out, spec.name)
-    for message in settings.warnings:
+    run_dir = new_run_dir(out, prepared.spec.name)
+    for message in prepared.settings.warnings:
         print(f"warning: {message}", file=sys.stderr)
+    info = run_record(prepared)
+    atomic_write_text(run_dir / runfolder.SPEC_FILE,
+                      dumps(frozen_spec(prepared.spec, prepared.dataset.path, run_dir)))
+    runfolder.write_info(run_dir, info)
+    write_sample_inputs(prepared.dataset, run_dir)
+    reporter.start(start_event(prepared, run_dir, info))
 
-    run_info: dict[str, Any] = {
-        "status": "running",
-        "reason": None,
-        # While "running", pid and host let a reader tell a live run from one that was killed.
-        "pid": os.getpid(),
-        "pid_start": process_start_ticks(os.getpid()),
-        "host": platform.node(),
-        "spec": spec.name,
-        "spec_path": str(spec.path) if spec.path else None,
-        "seed": settings.seed,
-        "device": settings.device,
-        "device_name": settings.device_name,
-        "versions": versions(),
-        "data": {
-            "path": str(dataset.path),
-            "sha256": dataset.sha256,
-            "format": dataset.format,
-            "rows": dataset.rows,
-            "splits": {name: split.rows for name, split in dataset.splits.items()},
-            "validation_split": filled["data"]["validation_split"],
-            "test_split": filled["data"]["test_split"],
-            "shuffle": filled["data"]["shuffle"],
-            "stratify": filled["data"]["stratify"],
-        },
-        "columns": dataset.inputs,
-        "targets": {name: info.columns for name, info in dataset.outputs.items()},
-        "classes": {name: names for name, names in dataset.classes.items() if names is not None},
-        "outputs": {name: info.to_json() for name, info in dataset.outputs.items()},
-        "normalized_inputs": sorted(dataset.normalization),
-        "training": {
-            "epochs": settings.epochs,
-            "batch_size": settings.batch_size,
-            "steps_per_epoch": settings.steps_per_epoch,
-            "steps_per_execution": settings.steps_per_execution,
-            "jit_compile": settings.jit_compile,
-            "class_weight": weights,
-        },
-        "warnings": settings.warnings,
-        "timings": {"started": started_wall, "data_seconds": round(t_data - t0, 3)},
-    }
-    atomic_write_text(run_dir / "spec.json", dumps(frozen_spec(spec, dataset.path, run_dir)))
-    write_json(run_dir / "run.json", run_info)
-    write_sample_inputs(dataset, run_dir)
-
-    reporter.start(
-        {
-            "run_dir": str(run_dir),
-            "spec": spec.name,
-            "spec_path": run_info["spec_path"],
-            "data": str(dataset.path),
-            "epochs": settings.epochs,
-            "batch_size": settings.batch_size,
-            "steps_per_epoch": settings.steps_per_epoch,
-            "steps_per_execution": settings.steps_per_execution,
-            "jit_compile": settings.jit_compile,
-            "samples": dataset.train.rows,
-            "validation_samples": dataset.validation.rows,
-            "test_samples": dataset.test.rows,
-            "device": settings.device,
-            "device_name": settings.device_name,
-            "seed": settings.seed,
-        }
-    )
+    settings = prepared.settings
     monitor = RunMonitor(reporter, stop, epochs=settings.epochs, steps=settings.steps_per_epoch)
-    status, reason = "completed", None
     t_fit = time.monotonic()
-    try:
-        if failure is not None:
-            status, reason = "failed", failure
-        else:
-            fit_model(model, dataset, settings, [*callbacks, monitor], weights)
-    except Exception as exc:  # noqa: BLE001 - recorded in run.json, reported, and the exit code says failed
-        status, reason = "failed", f"{type(exc).__name__}: {exc}"
-        if is_out_of_memory(exc):
-            reason = out_of_memory_message(exc, plan, settings.batch_size, "training")
-        if os.environ.get("MLPDESIGNER_DEBUG"):
-            import traceback
-
-            traceback.print_exc()
-    t_fit_end = time.monotonic()
-    if status == "completed":
-        if monitor.nan_message:
-            status, reason = "failed", monitor.nan_message
-        elif stop.requested:
-            status, reason = "stopped", stop.reason
-        else:
-            stopper = next((c for c in callbacks if type(c).__name__ == "EarlyStopping"), None)
-            if stopper is not None and stopper.stopped_epoch > 0:
-                reason = (
-                    f"early stopping: {stopper.monitor} did not improve for {stopper.patience} epochs "
-                    f"(best epoch {stopper.best_epoch + 1})"
-                )
-    metrics: dict[str, Any] = {"train": None, "validation": None, "test": None}
-    try:
-        if status != "failed":
-            save_model(model, run_dir)
-            metrics = {
-                name: evaluate_split(model, split, settings.batch_size) for name, split in dataset.splits.items()
-            }
-    except Exception as exc:  # noqa: BLE001
-        status, reason = "failed", f"saving or evaluating the model failed: {type(exc).__name__}: {exc}"
-        if is_out_of_memory(exc):
-            reason = out_of_memory_message(exc, plan, settings.batch_size, "saving or evaluating the model")
-    if not run_dir.is_dir():
-        # Deleted (or moved) while training: say so; do not recreate a folder the user removed.
-        status, reason = "failed", f"the run folder {run_dir} was removed during the run; nothing could be saved"
-        metrics = {"train": None, "validation": None, "test": None}
-    else:
-        run_info.update(status=status, reason=reason)
-        run_info["epochs_completed"] = len(monitor.history)
-        run_info["timings"].update(
-            ended=_now(),
-            train_seconds=round(t_fit_end - t_fit, 3),
-            total_seconds=round(time.monotonic() - t0, 3),
-        )
-        try:
-            write_history(monitor.history, run_dir / "history.csv")
-            write_json(run_dir / "metrics.json", metrics)
-            write_json(run_dir / "run.json", run_info)
-        except OSError as exc:
-            status, reason = "failed", f"cannot write the run folder {run_dir}: {exc.strerror or exc}"
-    exit_code = 1 if status == "failed" else 0
+    failure = fit_or_failure(prepared, monitor)
+    train_seconds = time.monotonic() - t_fit
+    status, reason = classify_ending(failure, monitor.nan_message, stop, prepared.callbacks)
+    status, reason, metrics = finish(prepared, run_dir, info, status, reason, monitor.history, train_seconds)
     reporter.end(
         {
-            "status": status,
+            "status": status.value,
             "reason": reason,
             "run_dir": str(run_dir),
             "metrics": metrics,
             "epochs_completed": len(monitor.history),
-            "elapsed": round(time.monotonic() - t0, 3),
+            "elapsed": round(time.monotonic() - prepared.t0, 3),
         }
     )
-    return RunResult(run_dir, status, reason, metrics, monitor.history, exit_code)
+    return RunResult(run_dir, status, reason, metrics, monitor.history, 1 if status is RunStatus.FAILED else 0)
