@@ -13,7 +13,7 @@ from gui_helpers import close_clean, make_window, snapshot  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLineEdit, QSpinBox  # noqa: E402
 
-from mlpdesigner.gui.inspector import NumberSpinBox  # noqa: E402
+from mlpdesigner.gui.inspector import NumberEdit  # noqa: E402
 from mlpdesigner.resources import example_path  # noqa: E402
 from mlpdesigner.spec.operations import LAYER_TEMPLATES  # noqa: E402
 
@@ -157,7 +157,7 @@ def test_form_edits_each_widget_kind(window) -> None:
 
     def nested_number():
         l2 = window.inspector.fields["/network/deep/layers/0/kernel_regularizer/l2"]
-        assert isinstance(l2, NumberSpinBox)
+        assert isinstance(l2, NumberEdit)
         assert l2.text() == "0.01"
         l2.setValue(0.005)
         assert doc.raw["network"]["deep"]["layers"][0]["kernel_regularizer"] == {"l2": 0.005}
@@ -207,9 +207,11 @@ def test_training_and_data_forms(window_without_data) -> None:
     def add_data():
         window.inspector.fields["/data"].click()
         assert doc.raw["data"] == {"path": "", "columns": {}}
-        window.inspector.fields["/data/columns/wide"].setText("a, b ,c")
-        window.inspector.fields["/data/columns/wide"].editingFinished.emit()
-        assert doc.raw["data"]["columns"] == {"wide": ["a", "b", "c"]}
+        # issue 12: column lists are edited item by item, never parsed from comma-separated text
+        columns = window.inspector.fields["/data/columns/wide"]
+        columns.add_item()
+        columns.list.currentItem().setText("a, b")
+        assert doc.raw["data"]["columns"] == {"wide": ["a, b"]}
 
     add_data()
     for _ in range(2):

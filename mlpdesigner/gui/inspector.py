@@ -11,26 +11,41 @@ import json
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette, QValidator
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ..spec.defaults import TASK_METRICS, output_activation, output_loss
 from ..spec.edits import get
-from ..spec.operations import ensure_parents_ops, remove_value_ops, set_value_ops, subject_pointer
-from ..spec.problems import split_pointer
-from ..spec.schemaform import Field, fields_for, item_schema, schema_at
+from ..spec.operations import (
+    ensure_parents_ops,
+    input_names,
+    output_names,
+    remove_value_ops,
+    set_value_ops,
+    subject_pointer,
+    topology_ops,
+)
+from ..spec.problems import Problem, pointer, split_pointer
+from ..spec.schemaform import Field, field_applies, fields_for, item_schema, schema_at
 from .document import Document
 
 _ABSENT = object()
@@ -39,36 +54,140 @@ INT_LIMIT = 2**31 - 1
 NUMBER_LIMIT = 1e12
 
 
-class NumberSpinBox(QDoubleSpinBox):
-    """A double spin box that shows numbers the short way (0.001, not 0.00100000)."""
+class NumberEdit(QLineEdit):
+    """A decimal field: typed text is committed on Enter or when focus leaves; Up/Down step.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    Empty text means "not set" (the placeholder says what applies then). Text that is not a
+    number, or a number outside the schema's range, is refused with a message at the field,
+    never dropped silently.
+    """
+
+    #: Emitted with the value to store (None: clear it back to unset).
+    committed = Signal(object)
+    #: Emitted with the reason a typed value was not applied.
+    refused = Signal(str)
+
+    def __init__(self, field: Field, value: float | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setDecimals(10)
+        self.field = field
+        self._shown = "" if value is None else _number_text(value)
+        self.setText(self._shown)
+        self._value = value
+        magnitude = abs(value) if value else abs(field.default) if isinstance(field.default, (int, float)) else 0
+        self.step = 10 ** math.floor(math.log10(magnitude)) if magnitude else 0.1
+        self.editingFinished.connect(self._finish)
+
+    def value(self) -> float | None:
+        """The value the field stands for (None when not set)."""
+        return self._value
+
+    def setValue(self, value: float) -> None:  # noqa: N802 - mirrors QDoubleSpinBox
+        """Put ``value`` in the field and commit it, as typing it and pressing Enter does."""
+        self.setText(_number_text(value))
+        self._finish()
+
+    def minimum(self) -> float | None:
+        return self.field.minimum
+
+    def maximum(self) -> float | None:
+        return self.field.maximum
+
+    def _finish(self) -> None:
+        text = self.text().strip()
+        if text == self._shown:
+            return
+        if not text:
+            if self.field.required:
+                self._refuse(f"Expected a number for {self.field.key}. Received: nothing (it is required)")
+                return
+            self._shown, self._value = "", None
+            self.committed.emit(None)
+            return
+        try:
+            value = float(text.replace(",", "."))
+        except ValueError:
+            self._refuse(f"Expected a number for {self.field.key}. Received: {text!r}")
+            return
+        if not math.isfinite(value):
+            self._refuse(f"Expected a finite number for {self.field.key}. Received: {text!r}")
+            return
+        problem = self.field.range_problem(value)
+        if problem:
+            self._refuse(problem)
+            return
+        self._shown, self._value = _number_text(value), value
+        self.committed.emit(_clean_number(value))
+
+    def _refuse(self, message: str) -> None:
+        self.setText(self._shown)
+        self.refused.emit(f"Not applied: {message}")
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self.step_by(1 if event.key() == Qt.Key.Key_Up else -1)
+            return
+        super().keyPressEvent(event)
+
+    def step_by(self, steps: int) -> None:
+        """Step the value up or down, staying inside the schema's range."""
+        base = self._value if self._value is not None else self.field.default
+        base = base if isinstance(base, (int, float)) and not isinstance(base, bool) else 0.0
+        value = _clean_number(base + steps * self.step)
+        low, high = self.field.minimum, self.field.maximum
+        if low is not None and (value < low or (self.field.exclusive_minimum and value <= low)):
+            return
+        if high is not None and (value > high or (self.field.exclusive_maximum and value >= high)):
+            return
+        self.setValue(value)
+
+
+class IntSpinBox(QSpinBox):
+    """An integer spin box that says why it does not take a typed value outside its range."""
+
+    refused = Signal(str)
+
+    def __init__(self, field: Field, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.field = field
         self.setKeyboardTracking(False)
 
-    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
-        return f"{value:.10g}"
-
-    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
-        try:
-            return float(text.replace(",", "."))
-        except ValueError:
-            return self.value()
-
     def validate(self, text: str, pos: int) -> Any:
-        from PySide6.QtGui import QValidator
-
         stripped = text.strip()
-        if stripped in ("", "-", ".", "-.") or stripped.lower().endswith("e") or stripped.endswith(("e-", "e+")):
+        if stripped in ("", "-", "+"):
             return QValidator.State.Intermediate, text, pos
         try:
-            value = float(stripped)
+            value = int(stripped)
         except ValueError:
             return QValidator.State.Invalid, text, pos
         if self.minimum() <= value <= self.maximum():
             return QValidator.State.Acceptable, text, pos
         return QValidator.State.Intermediate, text, pos
+
+    def _check_typed(self) -> None:
+        text = self.lineEdit().text().strip()
+        try:
+            value = int(text)
+        except ValueError:
+            if text != self.textFromValue(self.value()):
+                self.refused.emit(f"Not applied: expected a whole number for {self.field.key}. Received: {text!r}")
+            return
+        if not self.minimum() <= value <= self.maximum():
+            problem = self.field.range_problem(value)
+            problem = problem or f"Expected {self.minimum()} ≤ {self.field.key} ≤ {self.maximum()}. Received: {value}"
+            self.refused.emit(f"Not applied: {problem}")
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._check_typed()
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self._check_typed()
+        super().focusOutEvent(event)
+
+
+def _number_text(value: float) -> str:
+    return f"{value:.10g}"
 
 
 def _json_text(value: Any) -> str:
@@ -111,8 +230,139 @@ def initial_value(prop: dict[str, Any], key: str = "") -> Any:
     return None
 
 
+class CheckList(QListWidget):
+    """A list of check boxes: the chosen items of a fixed set (metrics, the inputs of a path)."""
+
+    #: Emitted with the checked items, in the list's order.
+    chosen = Signal(list)
+
+    def __init__(self, items: list[Any], checked: list[Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        for value in items:
+            item = QListWidgetItem(_json_text(value))
+            item.setData(Qt.ItemDataRole.UserRole, json.dumps(value))
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable)
+            item.setCheckState(Qt.CheckState.Checked if value in checked else Qt.CheckState.Unchecked)
+            self.addItem(item)
+        rows = max(1, min(len(items), 8))
+        self.setFixedHeight(self.sizeHintForRow(0) * rows + 2 * self.frameWidth() + 4)
+        self.itemChanged.connect(lambda _item: self.chosen.emit(self.checked()))
+
+    def checked(self) -> list[Any]:
+        """The checked values."""
+        return [json.loads(self.item(r).data(Qt.ItemDataRole.UserRole)) for r in range(self.count())
+                if self.item(r).checkState() == Qt.CheckState.Checked]
+
+    def set_checked(self, value: Any, on: bool = True) -> None:
+        """Check or uncheck one value (as a click on its box does)."""
+        for row in range(self.count()):
+            if json.loads(self.item(row).data(Qt.ItemDataRole.UserRole)) == value:
+                self.item(row).setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+
+class StringListEdit(QWidget):
+    """A list of strings edited one item at a time (double-click or F2 to edit), with Add and Remove."""
+
+    #: Emitted with the new list of strings.
+    edited = Signal(list)
+
+    def __init__(self, values: list[str], placeholder: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget(self)
+        for value in values:
+            self._append(value)
+        self.list.setFixedHeight(self.list.sizeHintForRow(0) * max(2, min(len(values), 5)) + 8
+                                 if values else 44)
+        self.list.itemChanged.connect(lambda _item: self._emit())
+        self.list.setToolTip(placeholder)
+        add = QToolButton(self)
+        add.setText("Add")
+        add.setToolTip("Add an item at the end and edit it")
+        add.clicked.connect(self.add_item)
+        remove = QToolButton(self)
+        remove.setText("Remove")
+        remove.setToolTip("Remove the selected item")
+        remove.clicked.connect(self.remove_selected)
+        self.add_button, self.remove_button = add, remove
+        buttons = QVBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        buttons.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+
+    def _append(self, value: str) -> QListWidgetItem:
+        item = QListWidgetItem(value)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        self.list.addItem(item)
+        return item
+
+    def values(self) -> list[str]:
+        """The non-empty items, in order."""
+        texts = (self.list.item(r).text().strip() for r in range(self.list.count()))
+        return [t for t in texts if t]
+
+    def _emit(self) -> None:
+        self.edited.emit(self.values())
+
+    def add_item(self) -> None:
+        """Append an empty item and start editing it (it is stored once it has text)."""
+        self.list.blockSignals(True)
+        item = self._append("")
+        self.list.blockSignals(False)
+        self.list.setCurrentItem(item)
+        self.list.editItem(item)
+
+    def remove_selected(self) -> None:
+        row = self.list.currentRow()
+        if row >= 0:
+            self.list.takeItem(row)
+            self._emit()
+
+
+class ShapeEdit(QWidget):
+    """One spin box per dimension of an input's shape, with buttons to add or drop a dimension."""
+
+    edited = Signal(list)
+
+    def __init__(self, shape: list[int], low: int, high: int, max_dims: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spins: list[QSpinBox] = []
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for size in shape:
+            spin = QSpinBox(self)
+            spin.setKeyboardTracking(False)
+            spin.setRange(min(low, size), max(high, size))
+            spin.setValue(size)
+            spin.valueChanged.connect(lambda _v: self.edited.emit(self.shape()))
+            layout.addWidget(spin, 1)
+            self.spins.append(spin)
+        more = QToolButton(self)
+        more.setText("+")
+        more.setToolTip("Add a dimension (for images to flatten)")
+        more.setEnabled(len(shape) < max_dims)
+        more.clicked.connect(lambda: self.edited.emit([*self.shape(), 1]))
+        fewer = QToolButton(self)
+        fewer.setText("−")
+        fewer.setToolTip("Drop the last dimension")
+        fewer.setEnabled(len(shape) > 1)
+        fewer.clicked.connect(lambda: self.edited.emit(self.shape()[:-1]))
+        layout.addWidget(more)
+        layout.addWidget(fewer)
+
+    def shape(self) -> list[int]:
+        return [spin.value() for spin in self.spins]
+
+
 class Inspector(QScrollArea):
     """Schema-driven form for the selected layer, input, output, or the network, training or data section."""
+
+    #: Emitted with a message for the status bar (what a structural change did).
+    message = Signal(str)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +371,11 @@ class Inspector(QScrollArea):
         self.subject = ""
         #: JSON pointer -> the widget that edits it (problem navigation focuses these).
         self.fields: dict[str, QWidget] = {}
+        #: JSON pointer -> the button that clears an optional value back to unset.
+        self.resets: dict[str, QToolButton] = {}
+        #: JSON pointer -> the label under a field that shows its problem or a refused value.
+        self.marks: dict[str, QLabel] = {}
+        self._pending: list[Problem] = []
         document.changed.connect(self.rebuild)
         document.selection_changed.connect(self._selection_changed)
         self.rebuild()
@@ -132,12 +387,13 @@ class Inspector(QScrollArea):
     # ----- building ----------------------------------------------------------------------------
     def rebuild(self) -> None:
         """Regenerate the form for the current selection."""
-        focused = next((p for p, w in self.fields.items() if w.hasFocus()), None)
+        focus = QApplication.focusWidget()
+        focused = next((p for p, w in self.fields.items() if w is focus or w.isAncestorOf(focus)), None)
         old = self.takeWidget()
         if old is not None:
             old.hide()
             old.deleteLater()
-        self.fields = {}
+        self.fields, self.resets, self.marks = {}, {}, {}
         container = QWidget()
         container.setObjectName("inspector_form")
         layout = QVBoxLayout(container)
@@ -157,11 +413,16 @@ class Inspector(QScrollArea):
         if focused and focused in self.fields:
             self.fields[focused].setFocus()
 
-    def _note(self, text: str) -> QLabel:
+    def _note(self, text: str, color: str = "#475569") -> QLabel:
         label = QLabel(text)
         label.setWordWrap(True)
-        label.setStyleSheet("color: #475569;")
+        label.setStyleSheet(f"color: {color};")
         return label
+
+    def _problems_under(self, ptr: str) -> list[Problem]:
+        """Problems about this subject (a layer's own problems stay on the layer's form, not the network's)."""
+        return [p for p in self.document.spec.problems
+                if (p.path == ptr or p.path.startswith(ptr + "/")) and subject_pointer(p.path) == ptr]
 
     def _build_subject(self, layout: QVBoxLayout, raw: Any, ptr: str) -> None:
         node = schema_at(raw, ptr)
@@ -176,6 +437,7 @@ class Inspector(QScrollArea):
         plan_note = self._plan_note(ptr)
         if plan_note:
             layout.addWidget(self._note(plan_note))
+        self._pending = self._problems_under(ptr)
         if value is _ABSENT:
             if "default" in node or not node.get("required"):
                 value = {} if "default" not in node else node["default"]
@@ -193,6 +455,11 @@ class Inspector(QScrollArea):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._build_object(form, ptr, node, value)
         layout.addLayout(form)
+        if self._pending:  # problems about the whole item (or a field the form does not show)
+            box = self._note("\n".join(f"{p.code}: {p.message}" for p in self._pending),
+                             PROBLEM_COLORS[_worst(self._pending)])
+            box.setObjectName("subject_problems")
+            layout.insertWidget(1, box)
 
     def _plan_note(self, ptr: str) -> str:
         plan = self.document.spec.plan
@@ -209,19 +476,99 @@ class Inspector(QScrollArea):
 
     def _build_object(self, form: QFormLayout, ptr: str, node: dict[str, Any], value: dict[str, Any]) -> None:
         for field in fields_for(node):
+            if not field_applies(self.document.raw, ptr, field.key):
+                continue
             child = f"{ptr}/{field.key}"
             current = value.get(field.key, _ABSENT)
             widget = self._field_widget(field, child, current)
             if widget is None:
                 continue
             widget.setToolTip(field.tooltip)
+            self.fields.setdefault(child, widget)
+            editor = self.fields[child]
+            row = self._with_reset(widget, field, child, current)
             if isinstance(widget, QGroupBox):
-                form.addRow(widget)
+                form.addRow(row)
             else:
                 label = QLabel(field.title + ("" if not field.required else " *"))
                 label.setToolTip(field.tooltip)
-                form.addRow(label, widget)
-            self.fields[child] = widget
+                form.addRow(label, row)
+            mark = QLabel()
+            mark.setObjectName(f"mark:{child}")
+            mark.setWordWrap(True)
+            mark.hide()
+            form.addRow(mark)
+            self.marks[child] = mark
+            mine = [p for p in self._pending if p.path == child or p.path.startswith(child + "/")]
+            if mine:
+                self._pending = [p for p in self._pending if p not in mine]
+                self._show_mark(child, "\n".join(f"{p.code}: {p.message}" for p in mine), _worst(mine), editor)
+            if hasattr(editor, "refused"):
+                editor.refused.connect(lambda text, c=child, e=editor: self._show_mark(c, text, "error", e))
+
+    def _show_mark(self, ptr: str, text: str, severity: str, editor: QWidget | None = None) -> None:
+        """Show a message under the field at ``ptr`` and outline the field in the severity's colour."""
+        mark = self.marks.get(ptr)
+        if mark is None:
+            return
+        color = PROBLEM_COLORS[severity]
+        mark.setText(text)
+        mark.setStyleSheet(f"color: {color}; margin-bottom: 4px;")
+        mark.show()
+        editor = editor or self.fields.get(ptr)
+        if editor is None:
+            return
+        editor.setProperty("problem", severity)
+        if isinstance(editor, QAbstractSpinBox):  # a style sheet would lose the native arrows: tint instead
+            palette = editor.palette()
+            palette.setColor(QPalette.ColorRole.Base, QColor(PROBLEM_TINTS[severity]))
+            editor.setPalette(palette)
+            return
+        base = next((c for c in ("QLineEdit", "QComboBox", "QListWidget", "QGroupBox", "QCheckBox")
+                     if editor.inherits(c)), None)
+        if base is not None:
+            editor.setStyleSheet(f"{base} {{ border: 2px solid {color}; border-radius: 3px; }}")
+
+    def _with_reset(self, widget: QWidget, field: Field, ptr: str, current: Any) -> QWidget:
+        """The field's widget, with a Reset button beside it when an optional value is set."""
+        if field.required or field.kind in ("const", "object", "map") or isinstance(widget, QGroupBox):
+            return widget
+        if current is _ABSENT and field.kind == "enum":
+            return widget  # the combo's first item already says what applies
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(widget, 1)
+        if current is _ABSENT:
+            if field.kind not in ("bool", "string"):  # those say it themselves (check box text, placeholder)
+                tag = QLabel("(default)" if field.has_default or self._task_default(ptr) is not None else "(not set)")
+                tag.setStyleSheet("color: #64748b;")
+                layout.addWidget(tag)
+        else:
+            button = QToolButton(row)
+            button.setText("Reset")
+            what = f"the default ({_json_text(field.default)})" if field.has_default else \
+                "the task's default" if self._task_default(ptr) is not None else "not set"
+            button.setToolTip(f"Clear {field.key} so that {what} applies")
+            button.clicked.connect(lambda: self._remove(ptr))
+            layout.addWidget(button)
+            self.resets[ptr] = button
+        return row
+
+    def _task_default(self, ptr: str) -> Any:
+        """What an output head's task implies for an unset activation, loss or metrics (None elsewhere)."""
+        parts = split_pointer(ptr)
+        if len(parts) != 3 or parts[0] != "outputs" or parts[2] not in ("activation", "loss", "metrics"):
+            return None
+        output = get(self.document.raw, pointer(*parts[:2]), default=None)
+        if not isinstance(output, dict) or output.get("task") not in TASK_METRICS:
+            return None
+        implied = {k: v for k, v in output.items() if k != parts[2]}
+        if parts[2] == "activation":
+            return output_activation(implied)
+        if parts[2] == "loss":
+            return output_loss(implied)
+        return TASK_METRICS[output["task"]]
 
     def _field_widget(self, field: Field, ptr: str, current: Any) -> QWidget | None:
         kind = field.kind
@@ -243,7 +590,7 @@ class Inspector(QScrollArea):
         if kind == "int":
             return self._int_spin(field, ptr, current)
         if kind == "number":
-            return self._number_spin(field, ptr, current)
+            return self._number_edit(field, ptr, current)
         if kind == "string":
             edit = QLineEdit("" if current is _ABSENT else str(current))
             if current is _ABSENT:
@@ -251,7 +598,7 @@ class Inspector(QScrollArea):
             edit.editingFinished.connect(lambda: self._commit_text(field, ptr, edit.text()))
             return edit
         if kind == "list":
-            return self._list_edit(field, ptr, current)
+            return self._list_widget(field, ptr, current)
         if kind == "map":
             return self._map_group(field, ptr, current)
         if kind == "object":
@@ -261,8 +608,13 @@ class Inspector(QScrollArea):
     def _combo(self, field: Field, ptr: str, current: Any) -> QComboBox:
         combo = QComboBox()
         if not field.required:
-            label = f"(default: {_json_text(field.default)})" if field.has_default else "(task default)" \
-                if ptr.startswith("/outputs/") else "(not set)"
+            implied = self._task_default(ptr)
+            if implied is not None:
+                label = f"(task default: {_json_text(implied)})"
+            elif field.has_default:
+                label = f"(default: {_json_text(field.default)})"
+            else:
+                label = "(not set)"
             combo.addItem(label, UNSET)
         elif current is _ABSENT:
             combo.addItem("(missing)", UNSET)
@@ -304,91 +656,96 @@ class Inspector(QScrollArea):
         combo.activated.connect(lambda _i: finished())
         return combo
 
-    def _bounds(self, field: Field, step: float) -> tuple[float, float]:
-        low = field.minimum if field.minimum is not None else -NUMBER_LIMIT
-        high = field.maximum if field.maximum is not None else NUMBER_LIMIT
-        if field.exclusive_minimum:
-            low = low + step
-        if field.exclusive_maximum:
-            high = high - step
-        return low, high
-
     def _int_spin(self, field: Field, ptr: str, current: Any) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setKeyboardTracking(False)
-        low, high = self._bounds(field, 1)
+        spin = IntSpinBox(field)
+        low = field.minimum if field.minimum is not None else -INT_LIMIT
+        high = field.maximum if field.maximum is not None else INT_LIMIT
+        low += 1 if field.exclusive_minimum else 0
+        high -= 1 if field.exclusive_maximum else 0
         value = current if isinstance(current, int) and not isinstance(current, bool) else field.default
-        value = value if isinstance(value, int) else int(max(low, 0))
+        value = value if isinstance(value, int) and not isinstance(value, bool) else int(max(low, 0))
+        # a value from the JSON text outside the range stays visible (and marked) until it is changed
         low, high = max(min(low, value), -INT_LIMIT), min(max(high, value), INT_LIMIT)
         spin.setRange(int(low), int(high))
         spin.setValue(int(value))
-        if current is _ABSENT:
-            spin.setSuffix("  (default)")
         spin.valueChanged.connect(lambda v: self._commit(ptr, int(v)))
         return spin
 
-    def _number_spin(self, field: Field, ptr: str, current: Any) -> NumberSpinBox:
-        spin = NumberSpinBox()
-        low, high = self._bounds(field, 1e-9)
-        value = current if isinstance(current, (int, float)) and not isinstance(current, bool) else field.default
-        if not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
-            value = initial_value(field.schema, field.key)
-        spin.setRange(min(low, value), max(high, value))
-        step = 10 ** math.floor(math.log10(abs(value))) if value else 0.1
-        spin.setSingleStep(step)
-        spin.setValue(float(value))
+    def _number_edit(self, field: Field, ptr: str, current: Any) -> NumberEdit:
+        value = current if isinstance(current, (int, float)) and not isinstance(current, bool) else None
+        edit = NumberEdit(field, None if value is None else float(value))
         if current is _ABSENT:
-            spin.setSuffix("  (default)")
-        spin.valueChanged.connect(lambda v: self._commit(ptr, _clean_number(v)))
-        return spin
-
-    def _list_edit(self, field: Field, ptr: str, current: Any) -> QLineEdit:
-        items = item_schema(field.schema)
-        edit = QLineEdit(", ".join(_json_text(v) for v in current) if isinstance(current, list) else "")
-        choices = items.get("enum")
-        hint = "comma-separated" + (f": {', '.join(choices)}" if choices else "")
-        edit.setPlaceholderText(hint if current is _ABSENT else "")
-        integer = items.get("type") == "integer"
-
-        def finished() -> None:
-            parts = [p.strip() for p in edit.text().split(",") if p.strip()]
-            values: list[Any] = []
-            for part in parts:
-                try:
-                    values.append(int(part) if integer else part)
-                except ValueError:
-                    values.append(part)
-            if not values and not field.required:
-                self._remove(ptr)
-            else:
-                self._commit(ptr, values)
-
-        edit.editingFinished.connect(finished)
+            default = field.default
+            shown = _number_text(default) if isinstance(default, (int, float)) and not isinstance(default, bool) \
+                else _json_text(default)
+            edit.setPlaceholderText(shown if field.has_default else "not set")
+        elif value is None:  # not a number in the JSON text: show it, marked by its problem
+            edit.setPlaceholderText(_json_text(current))
+        edit.committed.connect(lambda v: self._remove(ptr) if v is None else self._commit(ptr, v))
         return edit
+
+    def _list_widget(self, field: Field, ptr: str, current: Any) -> QWidget:
+        """Lists get a widget made for their items; none of them shows or parses a container as text."""
+        items = item_schema(field.schema)
+        values = current if isinstance(current, list) else None
+        parts = split_pointer(ptr)
+        if items.get("type") == "object":
+            return self._layers_note(ptr, values)
+        if parts[-1] == "inputs" and parts[:1] == ["network"]:
+            names = [n for n in input_names(self.document.raw) if n]
+            extra = [v for v in values or [] if v not in names]
+            checks = CheckList([*names, *extra], values or [])
+            checks.chosen.connect(lambda chosen: self._commit(ptr, chosen))
+            return checks
+        if "enum" in items:
+            shown = values if values is not None else (self._task_default(ptr) or [])
+            checks = CheckList(list(items["enum"]), shown)
+            checks.chosen.connect(lambda chosen: self._commit(ptr, chosen) if chosen or field.required
+                                  else self._remove(ptr))
+            return checks
+        if items.get("type") == "integer":
+            shape = [v for v in values or [] if isinstance(v, int) and not isinstance(v, bool)] or [1]
+            editor = ShapeEdit(shape, int(items.get("minimum", 1)), int(items.get("maximum", INT_LIMIT)),
+                               int(field.schema.get("maxItems", 3)))
+            editor.edited.connect(lambda shape: self._commit(ptr, shape))
+            return editor
+        strings = StringListEdit([_json_text(v) if not isinstance(v, str) else v for v in values or []],
+                                 "Double-click an item to edit it")
+        strings.edited.connect(lambda texts: self._commit(ptr, texts) if texts or field.required
+                               else self._remove(ptr))
+        return strings
+
+    def _layers_note(self, ptr: str, values: list[Any] | None) -> QWidget:
+        """The hidden layers are edited in the outline and on the diagram; here, a count and a way there."""
+        count = len(values or [])
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        label = QLabel(f"{count} layer{'s' * (count != 1)} — edit them in the outline or on the diagram")
+        label.setWordWrap(True)
+        layout.addWidget(label, 1)
+        if count:
+            button = QToolButton(box)
+            button.setText("Select first")
+            button.setToolTip("Select the first layer of this stack")
+            button.clicked.connect(lambda: self.document.select(f"{ptr}/0"))
+            layout.addWidget(button)
+        return box
 
     def _map_group(self, field: Field, ptr: str, current: Any) -> QGroupBox:
         group = QGroupBox(field.title)
         form = QFormLayout(group)
         raw = self.document.raw
-        names = [i.get("name") for i in raw.get("inputs", []) if isinstance(i, dict)]
-        names += [o.get("name") for o in raw.get("outputs", []) if isinstance(o, dict)]
+        names = [n for n in input_names(raw) + output_names(raw) if n]
         mapping = current if isinstance(current, dict) else {}
-        keys = [n for n in names if isinstance(n, str)] + [k for k in mapping if k not in names]
+        keys = names + [k for k in mapping if k not in names]
         for key in keys:
             value = mapping.get(key)
-            edit = QLineEdit(", ".join(map(str, value)) if isinstance(value, list) else "")
-            edit.setPlaceholderText("column names, comma-separated")
+            values = [v if isinstance(v, str) else _json_text(v) for v in value] if isinstance(value, list) else []
+            edit = StringListEdit(values, "Data columns, in order; double-click one to edit it")
             edit.setToolTip(field.tooltip)
             child = f"{ptr}/{key}"
-
-            def finished(e: QLineEdit = edit, c: str = child) -> None:
-                parts = [p.strip() for p in e.text().split(",") if p.strip()]
-                if parts:
-                    self._commit(c, parts)
-                else:
-                    self._remove(c)
-
-            edit.editingFinished.connect(finished)
+            edit.edited.connect(lambda texts, c=child: self._commit(c, texts) if texts else self._remove(c))
             form.addRow(key, edit)
             self.fields[child] = edit
         return group
@@ -423,8 +780,15 @@ class Inspector(QScrollArea):
     def _commit(self, ptr: str, value: Any) -> None:
         self.document.flush()
         raw = self.document.raw
-        ops = ensure_parents_ops(raw, ptr) + set_value_ops(raw, ptr, value)
-        self.document.apply(ops, f"Set {self._title(ptr)}")
+        note = ""
+        if ptr == "/network/topology" and value in ("sequential", "wide_deep"):
+            ops, note = topology_ops(raw, value)
+            title = "Switch to Wide & Deep" if value == "wide_deep" else "Switch to sequential"
+        else:
+            ops = ensure_parents_ops(raw, ptr) + set_value_ops(raw, ptr, value)
+            title = f"Set {self._title(ptr)}"
+        if self.document.apply(ops, title) and note:
+            self.message.emit(note)
 
     def _remove(self, ptr: str) -> None:
         self.document.flush()
@@ -441,6 +805,17 @@ class Inspector(QScrollArea):
                 return widget
             ptr = ptr.rsplit("/", 1)[0]
         return None
+
+
+PROBLEM_COLORS = {"error": "#dc2626", "warning": "#b45309", "info": "#2563eb"}
+PROBLEM_TINTS = {"error": "#fee2e2", "warning": "#fef3c7", "info": "#dbeafe"}
+
+
+def _worst(problems: list[Problem]) -> str:
+    for level in ("error", "warning", "info"):
+        if any(p.severity == level for p in problems):
+            return level
+    return "info"
 
 
 def _clean_number(value: float) -> float | int:

@@ -154,6 +154,11 @@ def move_layer_ops(raw: Any, source: int, target: int) -> tuple[Ops, str]:
 def set_value_ops(raw: Any, ptr: str, value: Any) -> Ops:
     """Set the value at ``ptr`` (creating the key); a task or layer-type change rewrites the whole item."""
     parts = split_pointer(ptr)
+    if parts == ["network", "topology"] and value in ("sequential", "wide_deep"):
+        return topology_ops(raw, value)[0]
+    if len(parts) == 3 and parts[0] in ("inputs", "outputs") and parts[2] == "name" and parts[1].isdigit() \
+            and isinstance(value, str) and isinstance(get(raw, pointer(*parts[:2]), default=None), dict):
+        return rename_ops(raw, parts[0], int(parts[1]), value)
     if len(parts) == 3 and parts[0] == "outputs" and parts[2] == "task":
         item_ptr = pointer(*parts[:2])
         output = get(raw, item_ptr)
@@ -224,3 +229,194 @@ def describe_layer(layer: Any) -> str:
     if layer.get("name"):
         text = f"{layer['name']}: {text}"
     return text
+
+
+# ----- structure: topology, inputs and outputs ---------------------------------------------------
+MAX_INPUTS = 2
+MAX_OUTPUTS = 8
+
+
+def _names(raw: Any, section: str) -> list[str]:
+    items = raw.get(section) if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else "" for item in items]
+
+
+def input_names(raw: Any) -> list[str]:
+    """The names of the inputs as written ("" for an input without a usable name)."""
+    return _names(raw, "inputs")
+
+
+def output_names(raw: Any) -> list[str]:
+    """The names of the output heads as written."""
+    return _names(raw, "outputs")
+
+
+def topology(raw: Any) -> str:
+    """The network's topology as written ("sequential" when absent)."""
+    network = raw.get("network") if isinstance(raw, dict) else None
+    value = network.get("topology", "sequential") if isinstance(network, dict) else "sequential"
+    return value if isinstance(value, str) else "sequential"
+
+
+def fresh_name(base: str, raw: Any) -> str:
+    """``base`` when no input, layer or output uses it yet, else ``base_2``, ``base_3``, ..."""
+    taken = _taken_names(raw) if isinstance(raw, dict) else set()
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+def _path_inputs(raw: Any, path: str) -> list[Any]:
+    value = get(raw, f"/network/{path}/inputs", default=None)
+    return value if isinstance(value, list) else []
+
+
+def _columns_ops(raw: Any, rename: dict[str, str] | None = None, drop: set[str] | None = None) -> Ops:
+    """Rewrite ``/data/columns`` (keeping its key order) for renamed and removed inputs or outputs."""
+    columns = get(raw, "/data/columns", default=None)
+    if not isinstance(columns, dict):
+        return []
+    rename, drop = rename or {}, drop or set()
+    new = {rename.get(key, key): value for key, value in columns.items() if key not in drop}
+    if list(new.items()) == list(columns.items()):
+        return []
+    return [{"op": "replace", "path": "/data/columns", "value": new}]
+
+
+def topology_ops(raw: Any, new_topology: str, wide_inputs: list[str] | None = None) -> tuple[Ops, str]:
+    """Switch the network between ``sequential`` and ``wide_deep``, keeping the layers; returns (ops, a note).
+
+    sequential -> wide_deep: the layers become the deep path and the input the deep input; the wide path
+    takes ``wide_inputs`` (default: the same input). wide_deep -> sequential: the deep layers become the
+    layers, the first deep input stays, other inputs (and their column mapping) go, and auxiliary outputs
+    attach to the network's end (which is then the deep path's end).
+    """
+    if new_topology not in ("sequential", "wide_deep"):
+        raise ValueError(f"Expected topology sequential or wide_deep. Received: {new_topology!r}")
+    if not isinstance(raw, dict) or not isinstance(raw.get("network"), dict):
+        raise ValueError("Expected a spec with a network section. Received: none")
+    current = topology(raw)
+    if current == new_topology:
+        return [], ""
+    network = raw["network"]
+    names = [n for n in input_names(raw) if n]
+    if new_topology == "wide_deep":
+        if not names:
+            raise ValueError("Expected an input to become the deep input. Received: no named input")
+        deep_input = names[0]
+        layers = network.get("layers") if isinstance(network.get("layers"), list) else []
+        wide = [n for n in (wide_inputs or [deep_input]) if n in names] or [deep_input]
+        new_network = {"topology": "wide_deep", "wide": {"inputs": wide},
+                       "deep": {"inputs": [deep_input], "layers": copy.deepcopy(layers)}}
+        note = f"The layers are now the deep path of {deep_input!r}; the wide path takes {', '.join(wide)}."
+        return [{"op": "replace", "path": "/network", "value": new_network}], note
+    deep = network.get("deep") if isinstance(network.get("deep"), dict) else {}
+    layers = deep.get("layers") if isinstance(deep.get("layers"), list) else []
+    keep = next((n for n in _path_inputs(raw, "deep") if n in names), names[0] if names else None)
+    ops: Ops = [{"op": "replace", "path": "/network", "value": {"topology": "sequential",
+                                                                  "layers": copy.deepcopy(layers)}}]
+    dropped = [n for n in input_names(raw) if n != keep]
+    for index in reversed(range(len(input_names(raw)))):
+        if input_names(raw)[index] != keep:
+            ops.append({"op": "remove", "path": pointer("inputs", index)})
+    ops += _columns_ops(raw, drop=set(dropped))
+    moved = []
+    for index, output in enumerate(raw.get("outputs", []) if isinstance(raw.get("outputs"), list) else []):
+        if isinstance(output, dict) and "source" in output:
+            ops.append({"op": "remove", "path": pointer("outputs", index, "source")})
+            if output["source"] == "deep":
+                moved.append(str(output.get("name")))
+    note = "The deep path's layers are now the network's layers."
+    if dropped:
+        note += f" Removed input {', '.join(map(repr, dropped))} and its column mapping (undo brings it back)."
+    if moved:
+        note += f" Output {', '.join(map(repr, moved))} now attaches to the last layer."
+    return ops, note
+
+
+def add_input_ops(raw: Any) -> tuple[Ops, str]:
+    """Add an input that feeds the wide path (Wide & Deep only); returns (ops, the new input's pointer)."""
+    names = input_names(raw)
+    if topology(raw) != "wide_deep":
+        raise ValueError("Expected a Wide & Deep network for a second input. Received: a sequential network, "
+                         "which has exactly one input; switch the topology to wide_deep first")
+    if len(names) >= MAX_INPUTS:
+        raise ValueError(f"Expected at most {MAX_INPUTS} inputs. Received: {len(names)} already")
+    name = fresh_name("wide" if "wide" not in names else "extra", raw)
+    wide = [*_path_inputs(raw, "wide"), name]
+    return [
+        {"op": "add", "path": f"/inputs/{len(names)}", "value": {"name": name, "shape": [1]}},
+        {"op": "add", "path": "/network/wide", "value": {"inputs": wide}},
+    ], f"/inputs/{len(names)}"
+
+
+def rename_ops(raw: Any, section: str, index: int, new_name: str) -> Ops:
+    """Rename an input or output and every reference to it (the wide/deep input lists, the column mapping)."""
+    if section not in ("inputs", "outputs"):
+        raise ValueError(f"Expected inputs or outputs. Received: {section!r}")
+    names = _names(raw, section)
+    if not 0 <= index < len(names):
+        raise ValueError(f"Expected an index below {len(names)}. Received: {index}")
+    old = names[index]
+    if old == new_name:
+        return []
+    ops: Ops = [{"op": "add", "path": pointer(section, index, "name"), "value": new_name}]
+    if not old:
+        return ops
+    if section == "inputs":
+        for path in ("wide", "deep"):
+            for position, ref in enumerate(_path_inputs(raw, path)):
+                if ref == old:
+                    where = pointer("network", path, "inputs", position)
+                    ops.append({"op": "replace", "path": where, "value": new_name})
+    return ops + _columns_ops(raw, rename={old: new_name})
+
+
+def remove_input_ops(raw: Any, index: int) -> Ops:
+    """Remove an input with its references; a path left without inputs takes the remaining one."""
+    names = input_names(raw)
+    if len(names) <= 1:
+        raise ValueError("Expected a design with another input left. Received: this is the only input")
+    if not 0 <= index < len(names):
+        raise ValueError(f"Expected an index below {len(names)}. Received: {index}")
+    old = names[index]
+    remaining = [n for i, n in enumerate(names) if i != index]
+    ops: Ops = []
+    for path in ("wide", "deep"):
+        refs = _path_inputs(raw, path)
+        if old not in refs:
+            continue
+        kept = [r for r in refs if r != old] or remaining[:1]
+        ops.append({"op": "replace", "path": pointer("network", path, "inputs"), "value": kept})
+    ops.append({"op": "remove", "path": pointer("inputs", index)})
+    return ops + _columns_ops(raw, drop={old})
+
+
+def add_output_ops(raw: Any, auxiliary: bool = False) -> tuple[Ops, str]:
+    """Add a regression head (an auxiliary one on the deep path when asked); returns (ops, its pointer)."""
+    names = output_names(raw)
+    if len(names) >= MAX_OUTPUTS:
+        raise ValueError(f"Expected at most {MAX_OUTPUTS} outputs. Received: {len(names)} already")
+    output: dict[str, Any] = {"name": fresh_name("aux" if auxiliary else "output", raw), "task": "regression",
+                              "units": 1}
+    if auxiliary:
+        if topology(raw) != "wide_deep":
+            raise ValueError("Expected a Wide & Deep network for an auxiliary output on the deep path. "
+                             "Received: a sequential network")
+        output.update(source="deep", loss_weight=0.1)
+    return [{"op": "add", "path": f"/outputs/{len(names)}", "value": output}], f"/outputs/{len(names)}"
+
+
+def remove_output_ops(raw: Any, index: int) -> Ops:
+    """Remove an output head and its column mapping."""
+    names = output_names(raw)
+    if len(names) <= 1:
+        raise ValueError("Expected a design with another output left. Received: this is the only output")
+    if not 0 <= index < len(names):
+        raise ValueError(f"Expected an index below {len(names)}. Received: {index}")
+    return [{"op": "remove", "path": pointer("outputs", index)}] + _columns_ops(raw, drop={names[index]})

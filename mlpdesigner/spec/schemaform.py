@@ -117,11 +117,26 @@ class Field:
         text = self.description
         if self.has_default:
             text += f"\nDefault: {_show(self.default)}"
-        if self.minimum is not None or self.maximum is not None:
-            low = "" if self.minimum is None else f"{_show(self.minimum)} {'<' if self.exclusive_minimum else '≤'} "
-            high = "" if self.maximum is None else f" {'<' if self.exclusive_maximum else '≤'} {_show(self.maximum)}"
-            text += f"\nRange: {low}{self.key}{high}"
+        if self.range_text:
+            text += f"\nRange: {self.range_text}"
         return text.strip()
+
+    @property
+    def range_text(self) -> str:
+        """The allowed range as a reader writes it, e.g. ``0 ≤ rate < 1`` ("" when unbounded)."""
+        if self.minimum is None and self.maximum is None:
+            return ""
+        low = "" if self.minimum is None else f"{_show(self.minimum)} {'<' if self.exclusive_minimum else '≤'} "
+        high = "" if self.maximum is None else f" {'<' if self.exclusive_maximum else '≤'} {_show(self.maximum)}"
+        return f"{low}{self.key}{high}"
+
+    def range_problem(self, value: float) -> str:
+        """Why ``value`` is outside the field's range ("" when it is inside)."""
+        low_ok = self.minimum is None or (value > self.minimum if self.exclusive_minimum else value >= self.minimum)
+        high_ok = self.maximum is None or (value < self.maximum if self.exclusive_maximum else value <= self.maximum)
+        if low_ok and high_ok:
+            return ""
+        return f"Expected {self.range_text}. Received: {self.key}={_show(value)}"
 
 
 def _show(value: Any) -> str:
@@ -129,6 +144,8 @@ def _show(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
+    if isinstance(value, float):
+        return f"{value:.10g}"
     return str(value)
 
 
@@ -191,3 +208,46 @@ def fields_for(node: dict[str, Any]) -> list[Field]:
 def item_schema(node: dict[str, Any], root: dict[str, Any] | None = None) -> dict[str, Any]:
     """The resolved ``items`` schema of an array schema."""
     return resolve(node.get("items", {}), root)
+
+
+#: Optimizer settings and the optimizers that read them (the others ignore them).
+OPTIMIZER_FIELDS = {"momentum": ("sgd", "rmsprop"), "nesterov": ("sgd",), "weight_decay": ("adamw",)}
+#: Learning-rate schedule settings and the schedules that read them.
+SCHEDULE_FIELDS = {"decay_steps": ("exponential", "cosine"), "decay_rate": ("exponential",), "alpha": ("cosine",)}
+#: Output-head settings and the tasks they apply to.
+OUTPUT_FIELDS = {
+    "label_format": ("multiclass",),
+    "positive": ("regression",),
+    "range": ("regression",),
+    "classes": ("multiclass", "multilabel"),
+}
+#: Activation-layer settings and the activation that reads each.
+ACTIVATION_FIELDS = {"negative_slope": "leaky_relu", "alpha": "elu"}
+
+
+def field_applies(raw: Any, ptr: str, key: str) -> bool:
+    """Whether the setting ``key`` of the object at ``ptr`` means anything for the design as it is.
+
+    A setting that is present always applies (so that it can be seen and removed); an absent one
+    is shown only where it would take effect: no momentum for Adam, no decay steps for a constant
+    schedule, no label format on a binary head, no source on a sequential network's output.
+    """
+    from .edits import get
+
+    value = get(raw, ptr, default={})  # an absent section has its defaults: adam, a constant schedule
+    if not isinstance(value, dict) or key in value:
+        return True
+    parts = split_pointer(ptr)
+    if parts == ["training", "optimizer"] and key in OPTIMIZER_FIELDS:
+        return value.get("name", "adam") in OPTIMIZER_FIELDS[key]
+    if parts == ["training", "learning_rate_schedule"] and key in SCHEDULE_FIELDS:
+        return value.get("type", "constant") in SCHEDULE_FIELDS[key]
+    if len(parts) == 2 and parts[0] == "outputs":
+        if key in OUTPUT_FIELDS:
+            return value.get("task") in OUTPUT_FIELDS[key]
+        if key == "source":
+            network = raw.get("network") if isinstance(raw, dict) else None
+            return isinstance(network, dict) and network.get("topology") == "wide_deep"
+    if value.get("type") == "activation" and key in ACTIVATION_FIELDS and "layers" in parts:
+        return value.get("activation") == ACTIVATION_FIELDS[key]
+    return True
