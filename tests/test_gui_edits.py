@@ -209,8 +209,8 @@ def test_training_and_data_forms(window_without_data) -> None:
         assert doc.raw["data"] == {"path": "", "columns": {}}
         # issue 12: column lists are edited item by item, never parsed from comma-separated text
         columns = window.inspector.fields["/data/columns/wide"]
-        columns.add_item()
-        columns.list.currentItem().setText("a, b")
+        columns.entry.setText("a, b")
+        columns.entry.returnPressed.emit()
         assert doc.raw["data"]["columns"] == {"wide": ["a, b"]}
 
     add_data()

@@ -261,7 +261,8 @@ class CheckList(QListWidget):
 
 
 class StringListEdit(QWidget):
-    """A list of strings edited one item at a time (double-click or F2 to edit), with Add and Remove."""
+    """A list of strings edited one item at a time: type a new one and press Enter to add it,
+    double-click (or F2) an item to change it, Remove drops the selected one."""
 
     #: Emitted with the new list of strings.
     edited = Signal(list)
@@ -270,35 +271,30 @@ class StringListEdit(QWidget):
         super().__init__(parent)
         self.list = QListWidget(self)
         for value in values:
-            self._append(value)
-        self.list.setFixedHeight(self.list.sizeHintForRow(0) * max(2, min(len(values), 5)) + 8
-                                 if values else 44)
+            item = QListWidgetItem(value)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+            self.list.addItem(item)
+        rows = max(1, min(len(values), 5))
+        self.list.setFixedHeight(self.list.sizeHintForRow(0) * rows + 2 * self.list.frameWidth() + 4
+                                 if values else 28)
+        self.list.setToolTip("Double-click an item to change it")
         self.list.itemChanged.connect(lambda _item: self._emit())
-        self.list.setToolTip(placeholder)
-        add = QToolButton(self)
-        add.setText("Add")
-        add.setToolTip("Add an item at the end and edit it")
-        add.clicked.connect(self.add_item)
-        remove = QToolButton(self)
-        remove.setText("Remove")
-        remove.setToolTip("Remove the selected item")
-        remove.clicked.connect(self.remove_selected)
-        self.add_button, self.remove_button = add, remove
-        buttons = QVBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(add)
-        buttons.addWidget(remove)
-        buttons.addStretch(1)
-        layout = QHBoxLayout(self)
+        self.entry = QLineEdit(self)
+        self.entry.setPlaceholderText(placeholder)
+        self.entry.returnPressed.connect(self.add_typed)
+        self.remove_button = QToolButton(self)
+        self.remove_button.setText("Remove")
+        self.remove_button.setToolTip("Remove the selected item")
+        self.remove_button.clicked.connect(self.remove_selected)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.entry, 1)
+        row.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.list, 1)
-        layout.addLayout(buttons)
-
-    def _append(self, value: str) -> QListWidgetItem:
-        item = QListWidgetItem(value)
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-        self.list.addItem(item)
-        return item
+        layout.setSpacing(2)
+        layout.addWidget(self.list)
+        layout.addLayout(row)
 
     def values(self) -> list[str]:
         """The non-empty items, in order."""
@@ -308,13 +304,12 @@ class StringListEdit(QWidget):
     def _emit(self) -> None:
         self.edited.emit(self.values())
 
-    def add_item(self) -> None:
-        """Append an empty item and start editing it (it is stored once it has text)."""
-        self.list.blockSignals(True)
-        item = self._append("")
-        self.list.blockSignals(False)
-        self.list.setCurrentItem(item)
-        self.list.editItem(item)
+    def add_typed(self) -> None:
+        """Append what is typed in the entry (Enter)."""
+        text = self.entry.text().strip()
+        if text:
+            self.entry.clear()
+            self.edited.emit([*self.values(), text])
 
     def remove_selected(self) -> None:
         row = self.list.currentRow()
@@ -710,7 +705,7 @@ class Inspector(QScrollArea):
             editor.edited.connect(lambda shape: self._commit(ptr, shape))
             return editor
         strings = StringListEdit([_json_text(v) if not isinstance(v, str) else v for v in values or []],
-                                 "Double-click an item to edit it")
+                                 "Type an item and press Enter to add it")
         strings.edited.connect(lambda texts: self._commit(ptr, texts) if texts or field.required
                                else self._remove(ptr))
         return strings
@@ -742,7 +737,7 @@ class Inspector(QScrollArea):
         for key in keys:
             value = mapping.get(key)
             values = [v if isinstance(v, str) else _json_text(v) for v in value] if isinstance(value, list) else []
-            edit = StringListEdit(values, "Data columns, in order; double-click one to edit it")
+            edit = StringListEdit(values, "Type a column name and press Enter to add it")
             edit.setToolTip(field.tooltip)
             child = f"{ptr}/{key}"
             edit.edited.connect(lambda texts, c=child: self._commit(c, texts) if texts else self._remove(c))
@@ -795,6 +790,13 @@ class Inspector(QScrollArea):
         self.document.apply(remove_value_ops(self.document.raw, ptr), f"Reset {self._title(ptr)}")
 
     # ----- navigation ----------------------------------------------------------------------------
+    def start_editing(self, ptr: str) -> QWidget | None:
+        """Focus the field at ``ptr`` with its text selected, ready to type over (Rename…)."""
+        widget = self.focus_field(ptr)
+        if isinstance(widget, QLineEdit):
+            widget.selectAll()
+        return widget
+
     def focus_field(self, ptr: str) -> QWidget | None:
         """Focus the widget that edits ``ptr`` (or its nearest parent's); returns it."""
         while ptr:

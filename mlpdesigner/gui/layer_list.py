@@ -23,6 +23,7 @@ from ..spec.operations import (
     delete_layer_ops,
     describe_layer,
     duplicate_layer_ops,
+    keras_layer_names,
     layer_index,
     layer_list,
     layers_pointer,
@@ -31,6 +32,7 @@ from ..spec.operations import (
 )
 from ..spec.problems import pointer
 from .document import Document
+from .structure import StructureActions
 
 PTR_ROLE = Qt.ItemDataRole.UserRole
 LAYER_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -131,6 +133,9 @@ class LayerPanel(QWidget):
         bar_layout.addWidget(row)
         layout.addWidget(bar)
         layout.addWidget(self.list)
+        self.structure = StructureActions(document, self)
+        self.structure.context_widgets(self.list)
+        self.context_menu: QMenu | None = None
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.list.currentItemChanged.connect(self._current_changed)
@@ -191,8 +196,10 @@ class LayerPanel(QWidget):
                 entry(f"{name}  {shape}", pointer("inputs", i))
             base = layers_pointer(raw)
             header("Layers" + (" (deep path)" if base == "/network/deep/layers" else ""))
-            for i, layer in enumerate(layer_list(raw)):
-                entry(describe_layer(layer), f"{base}/{i}", i)
+            names = keras_layer_names(raw, self.document.spec.plan)
+            for i, (layer, name) in enumerate(zip(layer_list(raw), names)):
+                unnamed = {k: v for k, v in layer.items() if k != "name"} if isinstance(layer, dict) else layer
+                entry(f"{name}  ·  {describe_layer(unnamed)}", f"{base}/{i}", i)
             header("Outputs")
             for i, out in enumerate(raw.get("outputs", []) if isinstance(raw.get("outputs"), list) else []):
                 if isinstance(out, dict):
@@ -232,11 +239,21 @@ class LayerPanel(QWidget):
             self.document.select(ptr)
 
     def _context_menu(self, pos: Any) -> None:
+        """Layer actions on a layer row; input, output and topology actions everywhere."""
+        item = self.list.itemAt(pos)
+        subject = item.data(PTR_ROLE) if item is not None else None
         menu = QMenu(self)
-        menu.addMenu(self.add_menu)
-        for action in (self.insert_action, self.duplicate_action, self.delete_action, self.up_action, self.down_action):
-            menu.addAction(action)
-        menu.exec(self.list.mapToGlobal(pos))
+        if subject is None or layer_index(subject) is not None:
+            if subject is not None:
+                self.document.select(subject)
+            menu.addMenu(self.add_menu)
+            for action in (self.insert_action, self.duplicate_action, self.delete_action, self.up_action,
+                           self.down_action):
+                menu.addAction(action)
+            menu.addSeparator()
+        self.structure.fill_menu(menu, subject if subject and layer_index(subject) is None else "")
+        self.context_menu = menu
+        menu.popup(self.list.viewport().mapToGlobal(pos))
 
     # ----- edits ---------------------------------------------------------------------------------
     def selected_layer(self) -> int | None:

@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
         for action in (self.layers.delete_action, self.layers.up_action, self.layers.down_action):
             self.canvas.addAction(action)
         self.addActions(self.layers.actions_for_window())
+        self._connect_structure(edit_menu)
 
         view_menu = bar.addMenu("&View")
         self._action(view_menu, "Zoom in", lambda: self.canvas.zoom(1.25), QKeySequence.StandardKey.ZoomIn)
@@ -203,6 +204,21 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.export_action)
         self._update_run_actions()
         self._refresh_recent_menu()
+
+    def _connect_structure(self, edit_menu: QMenu) -> None:
+        """Edit ▸ Structure, the diagram's context menu, Rename… through the inspector, notes in the status bar."""
+        structure = self.layers.structure
+        edit_menu.addMenu(structure.menu)
+        structure.attach_canvas(self.canvas)
+        structure.context_widgets(self.canvas)
+
+        def rename(ptr: str) -> None:
+            self.inspector_dock.show()
+            self.inspector.start_editing(ptr)
+
+        structure.attach_rename(rename)
+        for source in (structure.message, self.inspector.message):
+            source.connect(lambda text: self.statusBar().showMessage(text, 10000))
 
     def _tool(self, toolbar: Any, text: str, slot: Any) -> None:
         action = QAction(text, self)

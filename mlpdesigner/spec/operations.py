@@ -420,3 +420,26 @@ def remove_output_ops(raw: Any, index: int) -> Ops:
     if not 0 <= index < len(names):
         raise ValueError(f"Expected an index below {len(names)}. Received: {index}")
     return [{"op": "remove", "path": pointer("outputs", index)}] + _columns_ops(raw, drop={names[index]})
+
+
+def keras_layer_names(raw: Any, plan: Any = None) -> list[str]:
+    """The Keras name of each hidden layer as written (``dense_3``), as the diagram and summary show them.
+
+    Taken from the plan when there is one, so the outline and the diagram cannot disagree; otherwise
+    worked out the way the planner names layers (explicit names first, then ``<type>_<n>``).
+    """
+    layers = layer_list(raw)
+    base = layers_pointer(raw)
+    if plan is not None and base is not None:
+        by_path = {node.spec_path: node.name for node in plan.nodes}
+        names = [by_path.get(f"{base}/{i}") for i in range(len(layers))]
+        if all(names):
+            return [str(n) for n in names]
+    from .plan import layer_names
+
+    taken = {n for n in input_names(raw) if n}
+    usable = [layer if isinstance(layer, dict) and isinstance(layer.get("type"), str) else {"type": "layer"}
+              for layer in layers]
+    usable = [layer if not layer.get("name") or isinstance(layer.get("name"), str) else {"type": layer["type"]}
+              for layer in usable]
+    return layer_names(usable, taken)
