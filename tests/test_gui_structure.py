@@ -17,6 +17,7 @@ from PySide6.QtGui import QContextMenuEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMenu  # noqa: E402
 from test_gui_inspector import click_outline, type_into  # noqa: E402
 
+from mlpdesigner.gui.json_view import SUBJECT_TINT  # noqa: E402
 from mlpdesigner.resources import example_path  # noqa: E402
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -205,5 +206,48 @@ def test_outline_shows_the_layer_names_of_the_diagram(qtbot, tmp_path) -> None:
         win.json_view.setPlainText(text)
         qtbot.waitUntil(lambda: win.document.text == text, timeout=3000)
         assert outline.item(outline_row(win, "/network/layers/3")).text().strip().startswith("dense_2")
+    finally:
+        close_clean(win)
+
+
+def test_json_view_follows_the_selection_both_ways(qtbot, tmp_path) -> None:
+    """Item 7: selecting a layer shows its JSON; putting the cursor in the JSON selects the layer."""
+    win = make_window(qtbot, tmp_path, example="wide_deep_aux_output")
+    try:
+        win.show()
+        qtbot.waitExposed(win)
+        activate(qtbot, win)
+        canvas, view = win.canvas, win.json_view
+        canvas.fit()
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                         pos=canvas.mapFromScene(canvas.blocks["dense_2"].pos()))
+        assert win.document.selection == "/network/deep/layers/1"
+        tabs = win.tabs.tabBar()
+        qtbot.mouseClick(tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(win.tabs.indexOf(view)).center())
+        assert win.tabs.currentWidget() is view
+        start, end = view.subject_span("/network/deep/layers/1")
+        text = view.toPlainText()
+        assert start <= view.textCursor().position() <= end
+        assert text[start:end].startswith("{") and text[start:end].count('"units": 30') == 1
+        assert text.index('"layers"') < start < text.index('"outputs"')
+        tinted = {sel.cursor.block().blockNumber() for sel in view.extraSelections()
+                  if sel.format.background().color() == SUBJECT_TINT}
+        lines = view.document_text()
+        assert tinted == set(range(lines.findBlock(start).blockNumber(), lines.findBlock(end).blockNumber() + 1))
+        view.viewport().grab().save("/tmp/h12a_json_follow.png")
+        # a click in the text of the auxiliary output selects it everywhere
+        offset = text.index('"source": "deep"')
+        cursor = view.textCursor()
+        cursor.setPosition(offset)
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.cursorRect(cursor).center())
+        assert win.document.selection == "/outputs/1"
+        assert win.layers.list.currentItem().data(Qt.ItemDataRole.UserRole) == "/outputs/1"
+        assert win.canvas.blocks["aux"].selected_look
+        assert "/outputs/1/source" in win.inspector.fields
+        # the arrow keys move the selection along with the cursor
+        cursor.setPosition(text.index('"epochs"'))
+        view.setTextCursor(cursor)
+        qtbot.keyClick(view, Qt.Key.Key_Down)
+        assert win.document.selection == "/training"
     finally:
         close_clean(win)

@@ -536,7 +536,8 @@ class Inspector(QScrollArea):
         layout.addWidget(widget, 1)
         if current is _ABSENT:
             if field.kind not in ("bool", "string"):  # those say it themselves (check box text, placeholder)
-                tag = QLabel("(default)" if field.has_default or self._task_default(ptr) is not None else "(not set)")
+                implied = self._task_default(ptr) is not None
+                tag = QLabel("(task default)" if implied else "(default)" if field.has_default else "(not set)")
                 tag.setStyleSheet("color: #64748b;")
                 layout.addWidget(tag)
         else:

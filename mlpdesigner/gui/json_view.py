@@ -19,6 +19,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
+from ..spec.operations import SubjectIndex, subject_pointer
 from ..spec.problems import Problem
 from .document import Document
 
@@ -26,6 +27,9 @@ from .document import Document
 DEBOUNCE_MS = 300
 
 SEVERITY_COLORS = {"error": QColor("#dc2626"), "warning": QColor("#d97706"), "info": QColor("#2563eb")}
+SUBJECT_TINT = QColor(37, 99, 235, 22)
+#: Lines of a selected subject tinted at most (a huge layer list is not tinted line by line).
+MAX_TINTED_LINES = 2000
 LINE_TINTS = {"error": QColor(220, 38, 38, 40), "warning": QColor(217, 119, 6, 35), "info": QColor(37, 99, 235, 25)}
 
 
@@ -97,7 +101,13 @@ class JsonView(QPlainTextEdit):
         self.blockCountChanged.connect(self._update_gutter_width)
         self.updateRequest.connect(self._update_gutter)
         self.textChanged.connect(self._typed)
+        self._problem_marks: list[QTextEdit.ExtraSelection] = []
+        self._subject_mark: list[QTextEdit.ExtraSelection] = []
+        self._index: SubjectIndex | None = None
+        self._following = False
+        self.cursorPositionChanged.connect(self._cursor_moved)
         document.changed.connect(self.sync_from_document)
+        document.selection_changed.connect(self.show_subject)
         document.before_edit.append(self.commit)
         self._update_gutter_width()
         self.sync_from_document()
@@ -120,6 +130,56 @@ class JsonView(QPlainTextEdit):
             self.verticalScrollBar().setValue(scroll)
             self._syncing = False
         self.mark_problems(self.document.spec.problems)
+        self.show_subject(self.document.selection, move=False)
+
+    # ----- following the selection ---------------------------------------------------------------
+    def subject_index(self) -> SubjectIndex:
+        """Where the layers, inputs, outputs and sections are in the current text (cached per text)."""
+        text = self.toPlainText()
+        if self._index is None or self._index.text != text:
+            self._index = SubjectIndex(text)
+        return self._index
+
+    def subject_span(self, ptr: str) -> tuple[int, int] | None:
+        """The character range of the subject at ``ptr`` in the text (None when it is not there)."""
+        return self.subject_index().span(ptr) if ptr else None
+
+    def show_subject(self, ptr: str, move: bool = True) -> None:
+        """Tint the selected layer's (input's, output's, section's) text and, unless the cursor is
+        already inside it, put the cursor at its start and scroll there."""
+        span = self.subject_span(subject_pointer(ptr)) if ptr else None
+        self._subject_mark = []
+        if span is not None:
+            block = self.document_text().findBlock(span[0])
+            last = self.document_text().findBlock(span[1]).blockNumber()
+            while block.isValid() and block.blockNumber() <= last and len(self._subject_mark) < MAX_TINTED_LINES:
+                mark = QTextEdit.ExtraSelection()  # one per line, so the tint spans the whole width
+                mark.format.setBackground(SUBJECT_TINT)
+                mark.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+                mark.cursor = QTextCursor(block)
+                self._subject_mark.append(mark)
+                block = block.next()
+            inside = span[0] <= self.textCursor().position() <= span[1]
+            if move and not self._following and not inside:
+                self._following = True
+                cursor = self.textCursor()
+                cursor.setPosition(span[0])
+                self.setTextCursor(cursor)
+                self.centerCursor()
+                self._following = False
+        self.setExtraSelections(self._subject_mark + self._problem_marks)
+
+    def _cursor_moved(self) -> None:
+        """The cursor moved in the text (a click, the arrow keys): select the subject it is in."""
+        if self._syncing or self._following or not self.hasFocus():
+            return
+        subject = self.subject_index().at(self.textCursor().position())
+        if subject and subject != subject_pointer(self.document.selection):
+            self._following = True
+            try:
+                self.document.select(subject)
+            finally:
+                self._following = False
 
     def _typed(self) -> None:
         if not self._syncing:
@@ -170,7 +230,8 @@ class JsonView(QPlainTextEdit):
                     cursor.movePosition(QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.KeepAnchor)
                 mark.cursor = cursor
                 selections.append(mark)
-        self.setExtraSelections(selections)
+        self._problem_marks = selections
+        self.setExtraSelections(self._subject_mark + self._problem_marks)
         self.gutter.update()
 
     def go_to(self, line: int | None, column: int | None = None) -> None:

@@ -8,6 +8,7 @@ returns the exact inverse, which is what undo replays.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -443,3 +444,39 @@ def keras_layer_names(raw: Any, plan: Any = None) -> list[str]:
     usable = [layer if not layer.get("name") or isinstance(layer.get("name"), str) else {"type": layer["type"]}
               for layer in usable]
     return layer_names(usable, taken)
+
+
+class SubjectIndex:
+    """Where each selectable subject (layer, input, output, section) sits in a spec's JSON text.
+
+    ``span(ptr)`` gives the character range of a subject (from its key, when it has one, to the end of
+    its value); ``at(offset)`` the innermost subject whose range holds an offset (for the JSON view to
+    follow the cursor). Text that does not parse gives the subjects it can still place.
+    """
+
+    def __init__(self, text: str) -> None:
+        from .jsonloc import SourceMap
+
+        self.text = text
+        source = SourceMap(text)
+        values = source._build()
+        decoder = json.JSONDecoder()
+        self.spans: dict[str, tuple[int, int]] = {}
+        for ptr, start in values.items():
+            if not ptr or subject_pointer(ptr) != ptr or ptr in ("/inputs", "/outputs"):
+                continue
+            try:
+                _, end = decoder.raw_decode(text, start)
+            except ValueError:
+                continue
+            begin = source.offset(ptr, key=True)
+            self.spans[ptr] = (begin if begin is not None and begin <= start else start, end)
+
+    def span(self, ptr: str) -> tuple[int, int] | None:
+        """(start, end) of the subject at ``ptr`` in the text, or None when it is not there."""
+        return self.spans.get(subject_pointer(ptr))
+
+    def at(self, offset: int) -> str:
+        """The innermost subject whose text holds ``offset`` ("" when none does)."""
+        inside = [(end - start, ptr) for ptr, (start, end) in self.spans.items() if start <= offset <= end]
+        return min(inside)[1] if inside else ""
