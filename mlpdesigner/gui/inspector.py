@@ -51,7 +51,6 @@ from .document import Document
 _ABSENT = object()
 UNSET = "__unset__"
 INT_LIMIT = 2**31 - 1
-NUMBER_LIMIT = 1e12
 
 
 class NumberEdit(QLineEdit):
