@@ -16,6 +16,8 @@ from typing import Any
 
 from ..errors import UserError
 from ..spec.defaults import task_defaults_patch
+from ..spec.paths import relative_path
+from .table import label_text, read_csv_table
 
 Ops = list[dict[str, Any]]
 
@@ -31,8 +33,6 @@ _ID_NAME = re.compile(r"(^|[_\s-])(id|index|idx|key|uuid|row)$|^(id|index|idx|uu
 
 def read_table(path: str | os.PathLike[str]) -> Any:
     """The CSV file as a pandas DataFrame (``.tsv`` tab-separated); UserError naming the file when unreadable."""
-    import pandas as pd
-
     file = Path(path)
     if not file.is_file():
         raise UserError(f"Data file not found: {file}. Expected a CSV file.")
@@ -40,21 +40,14 @@ def read_table(path: str | os.PathLike[str]) -> Any:
         raise UserError(
             f"{file}: the data tab previews CSV files. Expected a .csv file (.npz files train as they are)."
         )
-    try:
-        return pd.read_csv(file, sep="\t" if file.suffix.lower() == ".tsv" else ",", skip_blank_lines=True)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise UserError(f"{file}: cannot read it as CSV: {exc}") from None
+    return read_csv_table(file).frame
 
 
 def relative_data_path(data_file: str | os.PathLike[str], spec_path: str | os.PathLike[str] | None) -> str:
     """The data path as the spec stores it: relative to the spec's folder (absolute when there is no spec file)."""
-    file = Path(data_file).resolve()
     if spec_path is None:
-        return file.as_posix()
-    try:
-        return Path(os.path.relpath(file, Path(spec_path).resolve().parent)).as_posix()
-    except ValueError:  # another drive on Windows
-        return file.as_posix()
+        return Path(data_file).resolve().as_posix()
+    return relative_path(data_file, Path(spec_path).resolve().parent)
 
 
 # --------------------------------------------------------------------------- task inference
@@ -78,16 +71,6 @@ class TaskGuess:
             return f"multilabel ({self.units} labels)"
         shown = ", ".join((self.classes or [])[:8]) + (", …" if len(self.classes or []) > 8 else "")
         return f"multiclass ({self.units} classes" + (f": {shown})" if shown else ")")
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "item"):
-        value = value.item()
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-    return str(value)
 
 
 def _is_numeric(series: Any) -> bool:
@@ -126,12 +109,12 @@ def infer_task(frame: Any, columns: list[str]) -> TaskGuess | None:
         integers = bool(((values % 1) == 0).all())
         if count == 2:
             labels = sorted(distinct.tolist())
-            return TaskGuess("binary", 1, [_label(v) for v in labels], "two distinct values")
+            return TaskGuess("binary", 1, [label_text(v) for v in labels], "two distinct values")
         if integers and 2 < count <= MAX_CLASSES and count <= max(3, len(series) // 5):
             labels = sorted(distinct.tolist())
-            return TaskGuess("multiclass", count, [_label(v) for v in labels], f"{count} distinct whole numbers")
+            return TaskGuess("multiclass", count, [label_text(v) for v in labels], f"{count} distinct whole numbers")
         return TaskGuess("regression", 1, None, "numbers with many distinct values")
-    labels = sorted((_label(v) for v in distinct), key=str)
+    labels = sorted((label_text(v) for v in distinct), key=str)
     if count == 2:
         return TaskGuess("binary", 1, labels, "two distinct labels")
     if count == 1:
@@ -315,7 +298,7 @@ def data_advice(frame: Any, raw: dict[str, Any]) -> list[DataAdvice]:
         smallest, largest = int(counts.iloc[-1]), int(counts.iloc[0])
         if smallest / largest >= IMBALANCE_RATIO:
             continue
-        label = _label(counts.index[-1])
+        label = label_text(counts.index[-1])
         message = (
             f"Target {columns[0]!r} of output {output.get('name')!r} is imbalanced: class {label!r} has "
             f"{smallest} rows ({smallest / counts.sum():.1%}), the largest class {largest}."

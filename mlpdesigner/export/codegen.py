@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..spec.paths import relative_path
 from ..spec.plan import Node, Plan
 from .pyformat import (
     LINE_LENGTH,
@@ -331,10 +332,7 @@ def _data_path(source: ExportSource, out: Path | None) -> str:
         return written
     absolute = spec.data_file()
     assert absolute is not None
-    try:
-        return Path(os.path.relpath(absolute, Path(os.path.realpath(out)).parent)).as_posix()
-    except ValueError:  # another drive on Windows
-        return str(absolute)
+    return relative_path(absolute, Path(os.path.realpath(out)).parent)
 
 
 def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:

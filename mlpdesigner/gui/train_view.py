@@ -45,6 +45,7 @@ from ..runevents import (
 )
 from ..runfolder import RunRecord, RunStatus, new_run_dir, read_history, runs_folder, scan_runs
 from ..spec import dumps
+from ..spec.paths import resolve_path
 from .document import Document
 from .training import TrainingRun
 
@@ -345,7 +346,7 @@ class TrainView(QWidget):
         raw = copy.deepcopy(doc.raw)
         data = raw.get("data") if isinstance(raw, dict) else None
         if isinstance(data, dict) and isinstance(data.get("path"), str):
-            data["path"] = (doc.path.parent / data["path"]).resolve().as_posix()
+            data["path"] = resolve_path(data["path"], doc.path.parent).as_posix()
         handle = tempfile.NamedTemporaryFile("w", suffix=".json", prefix=f"{doc.spec.name or 'design'}-unsaved-",
                                              delete=False, encoding="utf-8")
         with handle:

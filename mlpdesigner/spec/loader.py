@@ -12,6 +12,7 @@ from typing import Any
 from .defaults import apply_task_defaults, fill_schema_defaults
 from .jsonloc import JSONProblem, SourceMap, decode_bytes, parse_json
 from .lint import lint_problems
+from .paths import resolve_path
 from .plan import Plan, PlanError, build_plan
 from .problems import Problem, SpecError
 from .schema import schema_problems
@@ -64,7 +65,7 @@ class Spec:
         """Absolute path of the data file, or None when the spec has no data section."""
         if not self.filled or "data" not in self.filled:
             return None
-        return (self.base_dir / self.filled["data"]["path"]).resolve()
+        return resolve_path(self.filled["data"]["path"], self.base_dir)
 
     def checked(self) -> tuple[dict[str, Any], Plan]:
         """``(filled, plan)`` of a spec without errors; raises :class:`SpecError` when there are errors."""

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.table import label_text, read_csv_table, vanished_message
 from ..errors import UserError
 from ..spec import Spec, load_spec
 
@@ -91,23 +92,8 @@ class _Source:
 
     # -- reading
     def _read_csv(self) -> None:
-        import pandas as pd
-
-        sep = "\t" if self.path.suffix.lower() == ".tsv" else ","
-        try:
-            frame = pd.read_csv(self.path, sep=sep, skip_blank_lines=False, low_memory=False)
-        except pd.errors.EmptyDataError:
-            raise UserError(f"{self.path}: the data file is empty. Expected a header line and data rows.") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise UserError(f"{self.path}: cannot read it as CSV: {exc}") from None
-        except OSError as exc:  # e.g. deleted or moved between the check and the read
-            raise UserError(_vanished(self.path, exc)) from None
-        # Blank lines (kept above so that row numbers match the file) are dropped here.
-        blank = frame.isna().all(axis=1).to_numpy()
-        lines = np.arange(len(frame)) + 2
-        if blank.any():
-            frame = frame.loc[~blank].reset_index(drop=True)
-            lines = lines[~blank]
+        table = read_csv_table(self.path)
+        frame, lines = table.frame, table.lines
         self._frame = frame
         self._lines = lines
         self.columns = [str(c) for c in frame.columns]
@@ -243,14 +229,6 @@ def _check_present(source: _Source, frame: Any, name: str, role: str) -> None:
         _check_finite(source, np.where(missing, np.nan, 0.0), list(map(str, frame.columns)), name, role, "a label")
 
 
-def _label_text(value: Any) -> str:
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    return str(value)
-
-
 def _sorted_labels(series: Any) -> list[Any]:
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
@@ -270,7 +248,7 @@ def _integer_valued(series: Any) -> bool:
 
 
 def _map_known(source: _Source, series: Any, classes: list[str], name: str, column: str) -> np.ndarray:
-    text = series.map(_label_text)
+    text = series.map(label_text)
     lookup = {c: i for i, c in enumerate(classes)}
     index = text.map(lookup)
     unknown = index.isna().to_numpy()
@@ -318,12 +296,12 @@ def _binary_target(source: _Source, frame: Any, out: dict[str, Any], classes: li
     if is_numeric_dtype(series.dtype) and set(labels) <= {0, 1}:
         return series.to_numpy(dtype=np.int64), ["0", "1"]
     if len(labels) == 2:
-        names = [_label_text(v) for v in labels]
+        names = [label_text(v) for v in labels]
         return _map_known(source, series, names, name, column), names
     raise UserError(
         f"{source.path}: column {column!r} (the binary output {name!r}): Expected labels 0 and 1, or exactly two "
         f"distinct labels. Received: {len(labels)} distinct label{'s' if len(labels) != 1 else ''}: "
-        f"{_listing([_label_text(v) for v in labels])}",
+        f"{_listing([label_text(v) for v in labels])}",
         hint="use a multiclass output for more than two classes",
     )
 
@@ -363,10 +341,10 @@ def _multiclass_target(source: _Source, frame: Any, out: dict[str, Any], classes
     if len(labels) > units:
         raise UserError(
             f"{source.path}: column {column!r} (the multiclass output {name!r}): Expected at most {units} classes "
-            f"(the output's units). Received: {len(labels)} classes: {_listing([_label_text(v) for v in labels])}",
+            f"(the output's units). Received: {len(labels)} classes: {_listing([label_text(v) for v in labels])}",
             hint=f"set outputs.{name}.units to {len(labels)}",
         )
-    names = [_label_text(v) for v in labels]
+    names = [label_text(v) for v in labels]
     return _map_known(source, series, names, name, column), names
 
 
@@ -483,13 +461,6 @@ def _columns(spec: Spec) -> dict[str, list[str]]:
     return filled["data"]["columns"]
 
 
-def _vanished(path: Path, exc: OSError) -> str:
-    return (
-        f"{path}: cannot read the data file: {exc.strerror or exc} (was it deleted or moved while being read?). "
-        "Expected an existing CSV or .npz file."
-    )
-
-
 def read_data(
     spec: Spec | dict[str, Any] | str | os.PathLike[str],
     data_path: str | os.PathLike[str] | None = None,
@@ -536,7 +507,7 @@ def read_data(
     try:
         digest = file_sha256(path)
     except OSError as exc:
-        raise UserError(_vanished(path, exc)) from None
+        raise UserError(vanished_message(path, exc)) from None
     dataset = Dataset(
         path=path,
         format=source.format,

@@ -60,6 +60,7 @@ from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import UserError
 from ..runfolder import RunInfo, RunStatus
 from ..spec import Spec, analyze, dumps, load_spec
+from ..spec.paths import relative_path
 from ..spec.plan import Plan
 from .data import Dataset, load_dataset
 from .memory import check_fits, is_out_of_memory, out_of_memory_message
@@ -141,11 +142,7 @@ def apply_overrides(
 def frozen_spec(spec: Spec, data_file: Path, run_dir: Path) -> dict[str, Any]:
     """The spec as trained, its data path relative to the run folder (absolute if there is no relative path)."""
     raw = copy.deepcopy(spec.raw)
-    try:
-        relative = os.path.relpath(data_file, run_dir)
-    except ValueError:  # another drive on Windows
-        relative = str(data_file)
-    raw["data"]["path"] = Path(relative).as_posix()
+    raw["data"]["path"] = relative_path(data_file, run_dir)
     return raw
 
 

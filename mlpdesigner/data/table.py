@@ -1,0 +1,71 @@
+"""Reading a CSV data file, and writing a label as text: one way each, for training, the Data tab and the CLI.
+
+Pandas is imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+
+
+@dataclass
+class Table:
+    """A CSV file's rows without its blank lines; ``lines[i]`` is the file line (1-based) of row ``i``."""
+
+    frame: Any
+    lines: np.ndarray
+
+
+def separator(path: str | os.PathLike[str]) -> str:
+    """The field separator of a data file: tab for ``.tsv``, else comma."""
+    return "\t" if Path(path).suffix.lower() == ".tsv" else ","
+
+
+def vanished_message(path: Path, exc: OSError) -> str:
+    """The message for a data file that could not be read once it was found (deleted or moved meanwhile)."""
+    return (
+        f"{path}: cannot read the data file: {exc.strerror or exc} (was it deleted or moved while being read?). "
+        "Expected an existing CSV or .npz file."
+    )
+
+
+def read_csv_table(path: str | os.PathLike[str]) -> Table:
+    """A CSV (``.tsv``: tab-separated) file with a header line; blank lines dropped, file line numbers kept.
+
+    Every failure is a :class:`~mlpdesigner.errors.UserError` naming the file
+    and saying what was expected.
+    """
+    import pandas as pd
+
+    file = Path(path)
+    try:
+        frame = pd.read_csv(file, sep=separator(file), skip_blank_lines=False, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{file}: the data file is empty. Expected a header line and data rows.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"{file}: cannot read it as CSV: {exc}") from None
+    except OSError as exc:  # e.g. deleted or moved between the check and the read
+        raise UserError(vanished_message(file, exc)) from None
+    # Blank lines (kept above so that row numbers match the file) are dropped here.
+    blank = frame.isna().all(axis=1).to_numpy()
+    lines = np.arange(len(frame)) + 2
+    if blank.any():
+        frame = frame.loc[~blank].reset_index(drop=True)
+        lines = lines[~blank]
+    return Table(frame, lines)
+
+
+def label_text(value: Any) -> str:
+    """A class label as text: whole floats without ``.0`` (``1.0`` -> ``"1"``), NumPy scalars as Python values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
