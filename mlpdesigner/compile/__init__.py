@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..spec import Spec, load_spec
 from ..spec.plan import Node, Plan
+from ..spec.registry import KerasCall, keras_targets, metric_call, optimizer_call
+
+_TARGETS = keras_targets()
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
-
-#: Multiclass/binary metric names understood by Keras as strings.
-_STRING_METRICS = {"accuracy"}
-
 
 def _keras() -> Any:
     from .. import tfenv
@@ -27,68 +26,26 @@ def _keras() -> Any:
     return keras
 
 
-def regularizer(config: dict[str, float] | None) -> Any:
-    """``{"l1": a, "l2": b}`` -> the Keras regularizer a hand-written model would use."""
-    if not config:
-        return None
-    keras = _keras()
-    l1, l2 = config.get("l1"), config.get("l2")
-    if l1 is not None and l2 is not None:
-        return keras.regularizers.L1L2(l1=l1, l2=l2)
-    if l1 is not None:
-        return keras.regularizers.L1(l1)
-    return keras.regularizers.L2(l2)
+def instantiate(value: Any) -> Any:
+    """Build what a registry :class:`~mlpdesigner.spec.registry.KerasCall` describes (nested calls first).
+
+    Only targets the registry can produce are looked up on ``keras``.
+    """
+    if isinstance(value, KerasCall):
+        if value.target not in _TARGETS:  # pragma: no cover - the registry only makes known targets
+            raise ValueError(f"Expected a Keras object from the registry. Received: {value.target!r}")
+        factory: Any = _keras()
+        for part in value.target.split("."):
+            factory = getattr(factory, part)
+        return factory(*(instantiate(a) for a in value.args), **{k: instantiate(v) for k, v in value.kwargs})
+    if isinstance(value, tuple):
+        return tuple(instantiate(v) for v in value)
+    return value
 
 
 def make_layer(node: Node) -> Any:
     """The Keras layer for one planned node (not for inputs)."""
-    keras = _keras()
-    layers = keras.layers
-    cfg = node.config
-    kind = node.kind
-    if kind == "dense":
-        constraint = cfg.get("kernel_constraint")
-        return layers.Dense(
-            cfg["units"],
-            activation=None if cfg["activation"] == "linear" else cfg["activation"],
-            use_bias=cfg["use_bias"],
-            kernel_initializer=cfg["kernel_initializer"],
-            bias_initializer=cfg["bias_initializer"],
-            kernel_regularizer=regularizer(cfg.get("kernel_regularizer")),
-            bias_regularizer=regularizer(cfg.get("bias_regularizer")),
-            activity_regularizer=regularizer(cfg.get("activity_regularizer")),
-            kernel_constraint=keras.constraints.MaxNorm(constraint["max_norm"]) if constraint else None,
-            name=node.name,
-        )
-    if kind == "activation":
-        return layers.Activation(cfg["activation"], name=node.name)
-    if kind == "leaky_relu":
-        return layers.LeakyReLU(negative_slope=cfg["negative_slope"], name=node.name)
-    if kind == "prelu":
-        return layers.PReLU(name=node.name)
-    if kind == "elu":
-        return layers.ELU(alpha=cfg["alpha"], name=node.name)
-    if kind == "batch_normalization":
-        return layers.BatchNormalization(
-            momentum=cfg["momentum"],
-            epsilon=cfg["epsilon"],
-            center=cfg["center"],
-            scale=cfg["scale"],
-            name=node.name,
-        )
-    if kind == "dropout":
-        return layers.Dropout(cfg["rate"], name=node.name)
-    if kind == "alpha_dropout":
-        return layers.AlphaDropout(cfg["rate"], name=node.name)
-    if kind == "flatten":
-        return layers.Flatten(name=node.name)
-    if kind == "concatenate":
-        return layers.Concatenate(axis=-1, name=node.name)
-    if kind == "rescaling":
-        return layers.Rescaling(scale=cfg["scale"], offset=cfg["offset"], name=node.name)
-    if kind == "normalization":
-        return layers.Normalization(axis=-1, name=node.name)
-    raise ValueError(f"Expected a known layer kind. Received: {kind!r}")  # pragma: no cover
+    return instantiate(node.keras_call)
 
 
 def _is_sequential(plan: Plan) -> bool:
@@ -121,51 +78,12 @@ def build_architecture(spec: Spec) -> keras.Model:
 
 def make_optimizer(training: dict[str, Any]) -> Any:
     """The Keras optimizer (with its learning-rate schedule) for the training section."""
-    keras = _keras()
-    opt = training["optimizer"]
-    lr: Any = float(opt["learning_rate"])  # JSON may hold an integer; Keras wants a float
-    schedule = training.get("learning_rate_schedule", {"type": "constant"})
-    if schedule.get("type") == "exponential":
-        lr = keras.optimizers.schedules.ExponentialDecay(lr, schedule["decay_steps"], schedule["decay_rate"])
-    elif schedule.get("type") == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, schedule["decay_steps"], alpha=schedule["alpha"])
-    clip = {k: opt[k] for k in ("clipnorm", "clipvalue") if k in opt}
-    name = opt["name"]
-    if name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=opt["momentum"], nesterov=opt["nesterov"], **clip)
-    if name == "adam":
-        return keras.optimizers.Adam(lr, **clip)
-    if name == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=opt["weight_decay"], **clip)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(lr, momentum=opt["momentum"], **clip)
-    if name == "nadam":
-        return keras.optimizers.Nadam(lr, **clip)
-    raise ValueError(f"Expected a known optimizer. Received: {name!r}")  # pragma: no cover
+    return instantiate(optimizer_call(training))
 
 
 def make_metric(name: str, output: dict[str, Any]) -> Any:
     """A Keras metric for a registry name, fitted to the output's task."""
-    keras = _keras()
-    metrics = keras.metrics
-    if name == "accuracy" and output["task"] == "multilabel":
-        # Keras resolves the string to categorical accuracy for several units; labels are independent yes/no.
-        return metrics.BinaryAccuracy(name="accuracy")
-    if name in _STRING_METRICS:
-        return name
-    if name == "mae":
-        return metrics.MeanAbsoluteError(name="mae")
-    if name == "mse":
-        return metrics.MeanSquaredError(name="mse")
-    if name == "rmse":
-        return metrics.RootMeanSquaredError(name="rmse")
-    if name == "auc":
-        return metrics.AUC(name="auc", multi_label=output["task"] == "multilabel")
-    if name == "precision":
-        return metrics.Precision(name="precision")
-    if name == "recall":
-        return metrics.Recall(name="recall")
-    raise ValueError(f"Expected a known metric. Received: {name!r}")  # pragma: no cover
+    return instantiate(metric_call(name, output))
 
 
 def compile_model(

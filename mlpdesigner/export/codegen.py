@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from ..spec.paths import relative_path
 from ..spec.plan import Node, Plan
+from ..spec.registry import KerasCall, callback_calls, metric_call, optimizer_call
 from .pyformat import (
     LINE_LENGTH,
     Call,
@@ -35,100 +37,44 @@ from .source import ExportSource
 
 TEMPLATE = "keras_script.py.jinja"
 
-#: Names the generated module defines or uses; a layer variable never takes one.
-MODULE_NAMES = {
-    "keras",
-    "np",
-    "pd",
-    "NAME",
-    "DESCRIPTION",
-    "SEED",
-    "INPUT_NAMES",
-    "OUTPUT_NAMES",
-    "DATA_PATH",
-    "COLUMNS",
-    "CLASSES",
-    "VALIDATION_SPLIT",
-    "TEST_SPLIT",
-    "SHUFFLE",
-    "STRATIFY_BY",
-    "EPOCHS",
-    "BATCH_SIZE",
-    "build_model",
-    "read_table",
-    "columns",
-    "class_indices",
-    "load_data",
-    "split_rows",
-    "class_strata",
-    "take",
-    "balanced_class_weight",
-    "main",
-    "seed",
-    "model",
-}
+def module_names() -> set[str]:
+    """Names the generated module binds at its top level, and ``build_model``'s parameters.
+
+    Read from the template (functions, imports) and from this module (the
+    constants it writes), so the list cannot fall behind either.
+    """
+    from ..resources import data_dir
+
+    template = data_dir("templates").joinpath(TEMPLATE).read_text(encoding="utf-8")
+    names = set(re.findall(r"^def (\w+)\(", template, re.MULTILINE))
+    for module, alias in re.findall(r"^import (\w+)(?: as (\w+))?$", template, re.MULTILINE):
+        names.add(alias or module)
+    build = re.search(r"^def build_model\(([^)]*)\)", template, re.MULTILINE)
+    if build:
+        names.update(part.split("=")[0].strip(" *") for part in build.group(1).split(",") if part.strip())
+    names.update(re.findall(r'statement\("([A-Z][A-Z_]*)"', Path(__file__).read_text(encoding="utf-8")))
+    return names
+
+
+#: Names a layer variable never takes.
+MODULE_NAMES = module_names()
 RESERVED = MODULE_NAMES | set(dir(builtins))
 
 
-def _layer_expr(node: Node, suffix: str = "") -> Call:
+def render_call(value: Any, suffix: str = "") -> Expr:
+    """A registry value as Python: a :class:`KerasCall` as ``keras.<target>(...)`` without Keras' defaults."""
+    if isinstance(value, KerasCall):
+        args = [render_call(a) for a in value.args]
+        kwargs = [(key, render_call(v)) for key, v in value.explicit_kwargs()]
+        return Call("keras." + value.target, args, kwargs, suffix)
+    if isinstance(value, str):
+        return Str(value)
+    return Raw(literal(value))
+
+
+def _layer_expr(node: Node, suffix: str = "") -> Expr:
     """The Keras layer constructor of one planned node, leaving out Keras' defaults."""
-    cfg = node.config
-    kind = node.kind
-    name = ("name", Str(node.name))
-    layers = "keras.layers."
-    if kind == "dense":
-        kwargs: list[tuple[str, Expr]] = []
-        if cfg.get("activation", "linear") != "linear":
-            kwargs.append(("activation", Str(cfg["activation"])))
-        if not cfg.get("use_bias", True):
-            kwargs.append(("use_bias", Raw("False")))
-        for key, default in (("kernel_initializer", "glorot_uniform"), ("bias_initializer", "zeros")):
-            if cfg.get(key, default) != default:
-                kwargs.append((key, Str(cfg[key])))
-        for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
-            if cfg.get(key):
-                kwargs.append((key, _regularizer_expr(cfg[key])))
-        if cfg.get("kernel_constraint"):
-            max_norm = Raw(literal(cfg["kernel_constraint"]["max_norm"]))
-            kwargs.append(("kernel_constraint", Call("keras.constraints.MaxNorm", [max_norm])))
-        return Call(layers + "Dense", [Raw(literal(cfg["units"]))], [*kwargs, name], suffix)
-    if kind == "activation":
-        return Call(layers + "Activation", [Str(cfg["activation"])], [name], suffix)
-    if kind == "leaky_relu":
-        return Call(layers + "LeakyReLU", [], [("negative_slope", Raw(literal(cfg["negative_slope"]))), name], suffix)
-    if kind == "prelu":
-        return Call(layers + "PReLU", [], [name], suffix)
-    if kind == "elu":
-        return Call(layers + "ELU", [], [("alpha", Raw(literal(cfg["alpha"]))), name], suffix)
-    if kind == "batch_normalization":
-        kwargs = [
-            (key, Raw(literal(cfg[key])))
-            for key, default in (("momentum", 0.99), ("epsilon", 0.001), ("center", True), ("scale", True))
-            if cfg[key] != default or type(cfg[key]) is not type(default)
-        ]
-        return Call(layers + "BatchNormalization", [], [*kwargs, name], suffix)
-    if kind in ("dropout", "alpha_dropout"):
-        cls = "Dropout" if kind == "dropout" else "AlphaDropout"
-        return Call(layers + cls, [Raw(literal(cfg["rate"]))], [name], suffix)
-    if kind == "flatten":
-        return Call(layers + "Flatten", [], [name], suffix)
-    if kind == "concatenate":
-        return Call(layers + "Concatenate", [], [name], suffix)
-    if kind == "rescaling":
-        scale, offset = Raw(literal(cfg["scale"])), Raw(literal(cfg["offset"]))
-        return Call(layers + "Rescaling", [], [("scale", scale), ("offset", offset), name], suffix)
-    if kind == "normalization":
-        return Call(layers + "Normalization", [], [name], suffix)
-    raise ValueError(f"Expected a known layer kind. Received: {kind!r}")  # pragma: no cover
-
-
-def _regularizer_expr(config: dict[str, float]) -> Call:
-    l1, l2 = config.get("l1"), config.get("l2")
-    if l1 is not None and l2 is not None:
-        return Call("keras.regularizers.L1L2", [], [("l1", Raw(literal(l1))), ("l2", Raw(literal(l2)))])
-    if l1 is not None:
-        return Call("keras.regularizers.L1", [Raw(literal(l1))])
-    return Call("keras.regularizers.L2", [Raw(literal(l2))])
+    return render_call(node.keras_call, suffix)
 
 
 def _input_expr(node: Node) -> Call:
@@ -194,59 +140,12 @@ def build_body(plan: Plan) -> list[str]:
 # --------------------------------------------------------------------------- training part
 
 
-def _optimizer_expr(training: dict[str, Any]) -> Call:
-    opt = training["optimizer"]
-    lr: Expr = Raw(literal(opt["learning_rate"]))
-    schedule = training.get("learning_rate_schedule", {"type": "constant"})
-    if schedule.get("type") == "exponential":
-        lr = Call(
-            "keras.optimizers.schedules.ExponentialDecay",
-            [lr, Raw(literal(schedule["decay_steps"])), Raw(literal(schedule["decay_rate"]))],
-        )
-    elif schedule.get("type") == "cosine":
-        lr = Call(
-            "keras.optimizers.schedules.CosineDecay",
-            [lr, Raw(literal(schedule["decay_steps"]))],
-            [("alpha", Raw(literal(schedule["alpha"])))],
-        )
-    clip: list[tuple[str, Expr]] = [(k, Raw(literal(opt[k]))) for k in ("clipnorm", "clipvalue") if k in opt]
-    name = opt["name"]
-    if name == "sgd":
-        extra: list[tuple[str, Expr]] = [
-            ("momentum", Raw(literal(opt["momentum"]))),
-            ("nesterov", Raw(literal(opt["nesterov"]))),
-        ]
-        return Call("keras.optimizers.SGD", [lr], extra + clip)
-    if name == "adamw":
-        return Call("keras.optimizers.AdamW", [lr], [("weight_decay", Raw(literal(opt["weight_decay"]))), *clip])
-    if name == "rmsprop":
-        return Call("keras.optimizers.RMSprop", [lr], [("momentum", Raw(literal(opt["momentum"]))), *clip])
-    classes = {"adam": "Adam", "nadam": "Nadam"}
-    if name not in classes:  # pragma: no cover - the schema rules this out
-        raise ValueError(f"Expected a known optimizer. Received: {name!r}")
-    return Call(f"keras.optimizers.{classes[name]}", [lr], clip)
+def _optimizer_expr(training: dict[str, Any]) -> Expr:
+    return render_call(optimizer_call(training))
 
 
 def _metric_expr(name: str, output: dict[str, Any]) -> Expr:
-    simple = {
-        "mae": "MeanAbsoluteError",
-        "mse": "MeanSquaredError",
-        "rmse": "RootMeanSquaredError",
-        "precision": "Precision",
-        "recall": "Recall",
-    }
-    if name == "accuracy" and output["task"] == "multilabel":
-        # As in mlpdesigner.compile: "accuracy" would resolve to categorical accuracy over the labels.
-        return Call("keras.metrics.BinaryAccuracy", [], [("name", Str("accuracy"))])
-    if name == "accuracy":
-        return Str("accuracy")
-    if name == "auc":
-        multi = output["task"] == "multilabel"
-        kwargs: list[tuple[str, Expr]] = [("name", Str("auc"))] + ([("multi_label", Raw("True"))] if multi else [])
-        return Call("keras.metrics.AUC", [], kwargs)
-    if name not in simple:  # pragma: no cover - the schema rules this out
-        raise ValueError(f"Expected a known metric. Received: {name!r}")
-    return Call(f"keras.metrics.{simple[name]}", [], [("name", Str(name))])
+    return render_call(metric_call(name, output))
 
 
 def _compile_call(outputs: list[dict[str, Any]], training: dict[str, Any]) -> Call:
@@ -265,36 +164,7 @@ def _compile_call(outputs: list[dict[str, Any]], training: dict[str, Any]) -> Ca
 
 
 def _callbacks(training: dict[str, Any]) -> list[Expr]:
-    callbacks: list[Expr] = []
-    early = training.get("early_stopping")
-    if early and early.get("enabled", True):
-        callbacks.append(
-            Call(
-                "keras.callbacks.EarlyStopping",
-                [],
-                [
-                    ("monitor", Str(early["monitor"])),
-                    ("patience", Raw(literal(early["patience"]))),
-                    ("min_delta", Raw(literal(early["min_delta"]))),
-                    ("restore_best_weights", Raw(literal(early["restore_best_weights"]))),
-                ],
-            )
-        )
-    plateau = training.get("reduce_lr_on_plateau")
-    if plateau and plateau.get("enabled", True):
-        callbacks.append(
-            Call(
-                "keras.callbacks.ReduceLROnPlateau",
-                [],
-                [
-                    ("monitor", Str(plateau["monitor"])),
-                    ("factor", Raw(literal(plateau["factor"]))),
-                    ("patience", Raw(literal(plateau["patience"]))),
-                    ("min_lr", Raw(literal(plateau["min_lr"]))),
-                ],
-            )
-        )
-    return callbacks
+    return [render_call(call) for call in callback_calls(training, plateau_with_schedule=True)]
 
 
 def _strata_output(outputs: list[dict[str, Any]]) -> str | None:

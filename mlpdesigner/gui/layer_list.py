@@ -103,11 +103,12 @@ class LayerPanel(QWidget):
         self.add_actions: dict[str, QAction] = {}
         for kind in LAYER_TEMPLATES:
             action = QAction(LAYER_TITLES[kind], self)
-            action.setShortcut(QKeySequence(ADD_SHORTCUTS[kind]))
+            shortcut = ADD_SHORTCUTS.get(kind)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
             action.setIconText(f"+ {LAYER_TITLES[kind]}")
-            action.setToolTip(
-                f"Add a {LAYER_TITLES[kind].lower()} layer after the selected one ({ADD_SHORTCUTS[kind]})"
-            )
+            keys = f" ({shortcut})" if shortcut else ""
+            action.setToolTip(f"Add a {LAYER_TITLES[kind].lower()} layer after the selected one{keys}")
             action.triggered.connect(lambda _=False, k=kind: self.add_layer(k))
             self.add_menu.addAction(action)
             self.add_actions[kind] = action

@@ -12,29 +12,45 @@ import json
 import re
 from typing import Any
 
+from ..resources import schema as load_schema
 from .defaults import task_defaults_patch
 from .edits import get
 from .problems import pointer, split_pointer
 
 Ops = list[dict[str, Any]]
 
-#: Layer types the layer list can add, with the layer each starts as.
-LAYER_TEMPLATES: dict[str, dict[str, Any]] = {
+#: How the layer list starts a new layer of a type, where the schema's defaults are not enough.
+_STARTING_LAYERS: dict[str, dict[str, Any]] = {
     "dense": {"type": "dense", "units": 32, "activation": "relu", "kernel_initializer": "he_normal"},
     "activation": {"type": "activation", "activation": "relu"},
-    "batch_normalization": {"type": "batch_normalization"},
     "dropout": {"type": "dropout", "rate": 0.2},
     "alpha_dropout": {"type": "alpha_dropout", "rate": 0.1},
-    "flatten": {"type": "flatten"},
 }
 
+#: Menu titles where they differ from the schema's.
+_TITLES = {"dense": "Dense", "activation": "Activation", "dropout": "Dropout", "alpha_dropout": "Alpha dropout"}
+
+
+def _layer_types() -> dict[str, dict[str, Any]]:
+    """The schema's hidden-layer types, each with its definition (in the schema's order)."""
+    schema = load_schema()
+    layer = schema["$defs"]["layer"]
+    definitions = {}
+    for rule in layer.get("allOf", []):
+        kind = rule["if"]["properties"]["type"]["const"]
+        definitions[kind] = schema["$defs"][rule["then"]["$ref"].rsplit("/", 1)[-1]]
+    return {kind: definitions.get(kind, {}) for kind in layer["properties"]["type"]["enum"]}
+
+
+#: Layer types the layer list can add, with the layer each starts as (every type the schema allows).
+LAYER_TEMPLATES: dict[str, dict[str, Any]] = {
+    kind: _STARTING_LAYERS.get(kind, {"type": kind}) for kind in _layer_types()
+}
+
+#: Layer type -> its title in menus and descriptions.
 LAYER_TITLES = {
-    "dense": "Dense",
-    "activation": "Activation",
-    "batch_normalization": "Batch normalization",
-    "dropout": "Dropout",
-    "alpha_dropout": "Alpha dropout",
-    "flatten": "Flatten",
+    kind: _TITLES.get(kind) or definition.get("title") or kind.replace("_", " ").capitalize()
+    for kind, definition in _layer_types().items()
 }
 
 _LAYER_PTR = re.compile(r"^(/network(?:/deep)?/layers)/(\d+)")

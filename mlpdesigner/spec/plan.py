@@ -6,32 +6,14 @@ two cannot disagree about names, order, shapes or parameter counts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from .defaults import output_activation
 from .problems import Problem, pointer
+from .registry import LAYERS, KerasCall, activation_kind, layer_call
 
 Shape = tuple[int, ...]
-
-#: Layer kinds as Keras classes (for the summary's "type" column).
-KERAS_CLASS = {
-    "input": "InputLayer",
-    "normalization": "Normalization",
-    "dense": "Dense",
-    "activation": "Activation",
-    "leaky_relu": "LeakyReLU",
-    "prelu": "PReLU",
-    "elu": "ELU",
-    "batch_normalization": "BatchNormalization",
-    "dropout": "Dropout",
-    "alpha_dropout": "AlphaDropout",
-    "flatten": "Flatten",
-    "concatenate": "Concatenate",
-    "rescaling": "Rescaling",
-}
-
 
 @dataclass
 class Node:
@@ -53,7 +35,13 @@ class Node:
 
     @property
     def keras_class(self) -> str:
-        return KERAS_CLASS[self.kind]
+        """The Keras class of this node (``InputLayer`` for an input)."""
+        return "InputLayer" if self.kind == "input" else LAYERS[self.kind].keras_class
+
+    @property
+    def keras_call(self) -> KerasCall:
+        """The Keras constructor call of this node (not an input), from the registry."""
+        return layer_call(self.kind, self.name, self.config)
 
 
 @dataclass
@@ -112,17 +100,6 @@ def layer_names(layers: list[dict[str, Any]], taken: set[str]) -> list[str]:
     return names
 
 
-def _activation_node(layer: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    act = layer["activation"]
-    if act == "leaky_relu":
-        return "leaky_relu", {"negative_slope": layer.get("negative_slope", 0.2)}
-    if act == "prelu":
-        return "prelu", {}
-    if act == "elu":
-        return "elu", {"alpha": layer.get("alpha", 1.0)}
-    return "activation", {"activation": act}
-
-
 class _Builder:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
@@ -151,7 +128,6 @@ class _Builder:
         node = self.add(Node(inp["name"], "input", [], {}, tuple(inp["shape"]), path, role="input"))
         self.plan.inputs.append(node.name)
         if inp.get("normalize"):
-            channels = node.shape[-1]
             node = self.add(
                 Node(
                     f"{inp['name']}_normalization",
@@ -161,7 +137,7 @@ class _Builder:
                     node.shape,
                     path + "/normalize",
                     role="input",
-                    non_trainable_params=2 * channels + 1,
+                    non_trainable_params=LAYERS["normalization"].params(node.shape, {})[1],
                 )
             )
         return node
@@ -185,53 +161,12 @@ class _Builder:
             path = f"{base}/{index}"
             kind = layer["type"]
             shape = prev.shape
-            trainable = non_trainable = 0
-            config: dict[str, Any]
-            if kind == "dense":
-                units = layer["units"]
-                bias = layer.get("use_bias", True)
-                trainable = shape[-1] * units + (units if bias else 0)
-                shape = shape[:-1] + (units,)
-                config = {
-                    k: layer.get(k)
-                    for k in (
-                        "units",
-                        "activation",
-                        "use_bias",
-                        "kernel_initializer",
-                        "bias_initializer",
-                        "kernel_regularizer",
-                        "bias_regularizer",
-                        "activity_regularizer",
-                        "kernel_constraint",
-                    )
-                }
-                config["activation"] = config["activation"] or "linear"
-                config["use_bias"] = bias
-                config["kernel_initializer"] = config["kernel_initializer"] or "glorot_uniform"
-                config["bias_initializer"] = config["bias_initializer"] or "zeros"
-            elif kind == "activation":
-                kind, config = _activation_node(layer)
-                if kind == "prelu":
-                    trainable = math.prod(shape)
-            elif kind == "batch_normalization":
-                channels = shape[-1]
-                center, scale = layer.get("center", True), layer.get("scale", True)
-                trainable = channels * (int(center) + int(scale))
-                non_trainable = 2 * channels
-                config = {
-                    "momentum": layer.get("momentum", 0.99),
-                    "epsilon": layer.get("epsilon", 0.001),
-                    "center": center,
-                    "scale": scale,
-                }
-            elif kind in ("dropout", "alpha_dropout"):
-                config = {"rate": layer["rate"]}
-            elif kind == "flatten":
-                config = {}
-                shape = (math.prod(shape),)
-            else:  # pragma: no cover - the schema rules this out
-                raise ValueError(kind)
+            if kind == "activation":
+                kind, config = activation_kind(layer)
+            else:
+                config = LAYERS[kind].config(layer)
+            trainable, non_trainable = LAYERS[kind].params(shape, config)
+            shape = LAYERS[kind].shape(shape, config)
             prev = self.add(Node(name, kind, [prev.name], config, shape, path, role, trainable, non_trainable))
         return prev
 

@@ -62,6 +62,7 @@ from ..runfolder import RunInfo, RunStatus
 from ..spec import Spec, analyze, dumps, load_spec
 from ..spec.paths import relative_path
 from ..spec.plan import Plan
+from ..spec.registry import callback_calls
 from .data import Dataset, load_dataset
 from .memory import check_fits, is_out_of_memory, out_of_memory_message
 from .progress import Reporter, StopRequest
@@ -240,11 +241,9 @@ def class_weights(spec: Spec, dataset: Dataset, settings: Settings) -> dict[int,
 
 
 def make_callbacks(spec: Spec, dataset: Dataset, settings: Settings) -> list[Any]:
-    """Early stopping and reduce-on-plateau from the training section."""
-    import keras
+    """Early stopping and reduce-on-plateau from the training section, as the registry describes them."""
+    from ..compile import instantiate
 
-    training = (spec.filled or {})["training"]
-    callbacks = []
     has_validation = dataset.validation.rows > 0
 
     def monitor_for(section: str, monitor: str) -> str:
@@ -256,33 +255,8 @@ def make_callbacks(spec: Spec, dataset: Dataset, settings: Settings) -> list[Any
             return monitor[4:]
         return monitor
 
-    stopping = training.get("early_stopping")
-    if stopping and stopping.get("enabled", True):
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=monitor_for("early_stopping", stopping["monitor"]),
-                patience=stopping["patience"],
-                min_delta=stopping["min_delta"],
-                restore_best_weights=stopping["restore_best_weights"],
-            )
-        )
-    plateau = training.get("reduce_lr_on_plateau")
-    if plateau and plateau.get("enabled", True):
-        if training["learning_rate_schedule"].get("type", "constant") != "constant":
-            settings.warnings.append(
-                "training.reduce_lr_on_plateau is ignored: the learning rate already follows "
-                "training.learning_rate_schedule"
-            )
-        else:
-            callbacks.append(
-                keras.callbacks.ReduceLROnPlateau(
-                    monitor=monitor_for("reduce_lr_on_plateau", plateau["monitor"]),
-                    factor=plateau["factor"],
-                    patience=plateau["patience"],
-                    min_lr=plateau["min_lr"],
-                )
-            )
-    return callbacks
+    training = spec.checked()[0]["training"]
+    return [instantiate(call) for call in callback_calls(training, monitor_for, settings.warnings)]
 
 
 def build_for_training(spec: Spec, dataset: Dataset, settings: Settings) -> Any:
