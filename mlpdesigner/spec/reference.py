@@ -59,7 +59,8 @@ def _rows(node: dict[str, Any], root: dict[str, Any], prefix: str, out: list[str
 
 def _layer_rows(root: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    for name in ("dense", "activation_layer", "batch_normalization", "dropout", "flatten"):
+    refs = [rule["then"]["$ref"].rsplit("/", 1)[-1] for rule in root["$defs"]["layer"]["allOf"]]
+    for name in dict.fromkeys(refs):  # each layer definition once, in the schema's order
         node = root["$defs"][name]
         kind = node["properties"]["type"]
         out.append(f"\n### `{kind.get('const', ' / '.join(kind.get('enum', [])))}`\n")
