@@ -159,3 +159,57 @@ def test_module_names_cover_every_name_a_generated_script_binds() -> None:
             bound |= {alias.asname or alias.name for alias in node.names}
     assert bound <= MODULE_NAMES, sorted(bound - MODULE_NAMES)
     assert {"keras", "np", "pd", "SEED", "CLASSES", "build_model", "balanced_class_weight", "seed"} <= bound
+
+
+# ------------------------------------------------------------ a layer type added through schema + registry
+
+NEW_LAYERS_SPEC = {
+    "format": "mlpdesigner/1",
+    "name": "regularized",
+    "inputs": [{"name": "x", "shape": [6]}],
+    "network": {
+        "topology": "sequential",
+        "layers": [
+            {"type": "gaussian_noise", "stddev": 0.2},
+            {"type": "dense", "units": 8, "activation": "relu"},
+            {"type": "layer_normalization"},
+            {"type": "dense", "units": 5},
+            {"type": "layer_normalization", "epsilon": 0.01, "center": False, "name": "ln"},
+            {"type": "gaussian_noise"},
+        ],
+    },
+    "outputs": [{"name": "y", "task": "regression", "units": 1}],
+}
+
+
+def test_new_layer_types_plan_compile_and_generate_alike() -> None:
+    from mlpdesigner.compile import build_model, make_layer
+    from mlpdesigner.export import generate_python
+
+    spec = load_spec(copy.deepcopy(NEW_LAYERS_SPEC))
+    plan = spec.plan
+    assert plan is not None
+    assert [n.keras_class for n in plan.nodes][1:4] == ["GaussianNoise", "Dense", "LayerNormalization"]
+    assert spec.filled["network"]["layers"][5]["stddev"] == 0.1, "the schema's default"
+    model = build_model(spec)
+    assert {layer.name: layer.count_params() for layer in model.layers} == {
+        n.name: n.params for n in plan.nodes if n.kind != "input"}
+    assert plan.node("ln").params == 5 and plan.node("layer_normalization_1").params == 16
+    for node in plan.nodes[1:]:
+        assert config_of(rendered(node.keras_call)) == config_of(make_layer(node)), node.name
+    code = generate_python(copy.deepcopy(NEW_LAYERS_SPEC))
+    assert 'keras.layers.GaussianNoise(0.2, name="gaussian_noise_1")' in code
+    assert 'keras.layers.LayerNormalization(name="layer_normalization_1")' in code
+    assert 'keras.layers.LayerNormalization(epsilon=0.01, center=False, name="ln")' in code
+
+
+def test_new_layer_types_are_checked_like_the_others() -> None:
+    from mlpdesigner.spec import validate_spec
+
+    bad = copy.deepcopy(NEW_LAYERS_SPEC)
+    bad["network"]["layers"][0]["stddev"] = -1
+    bad["network"]["layers"][2]["momentum"] = 0.5
+    errors = {(p.path, p.is_error) for p in validate_spec(bad) if p.is_error}
+    assert ("/network/layers/0/stddev", True) in errors
+    assert ("/network/layers/2/momentum", True) in errors or ("/network/layers/2", True) in errors
+    assert LAYER_TEMPLATES["gaussian_noise"] == {"type": "gaussian_noise"}

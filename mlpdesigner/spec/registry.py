@@ -131,6 +131,18 @@ def _batch_norm_params(shape: Shape, config: dict[str, Any]) -> tuple[int, int]:
     return channels * (int(config["center"]) + int(config["scale"])), 2 * channels
 
 
+def _layer_norm_config(layer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "epsilon": layer.get("epsilon", 0.001),
+        "center": layer.get("center", True),
+        "scale": layer.get("scale", True),
+    }
+
+
+def _layer_norm_params(shape: Shape, config: dict[str, Any]) -> tuple[int, int]:
+    return shape[-1] * (int(config["center"]) + int(config["scale"])), 0
+
+
 def _rate(layer: dict[str, Any]) -> dict[str, Any]:
     return {"rate": layer["rate"]}
 
@@ -153,8 +165,14 @@ LAYERS: dict[str, LayerKind] = {
         defaults={"momentum": 0.99, "epsilon": 0.001, "center": True, "scale": True},
         config=_batch_norm_config, params=_batch_norm_params,
     ),
+    "layer_normalization": LayerKind(
+        "LayerNormalization", kwargs=("epsilon", "center", "scale"),
+        defaults={"epsilon": 0.001, "center": True, "scale": True},
+        config=_layer_norm_config, params=_layer_norm_params,
+    ),
     "dropout": LayerKind("Dropout", args=("rate",), config=_rate),
     "alpha_dropout": LayerKind("AlphaDropout", args=("rate",), config=_rate),
+    "gaussian_noise": LayerKind("GaussianNoise", args=("stddev",), config=lambda layer: {"stddev": layer["stddev"]}),
     "flatten": LayerKind("Flatten", shape=lambda shape, config: (math.prod(shape),)),
     "concatenate": LayerKind("Concatenate", kwargs=("axis",), defaults={"axis": -1}),
     "rescaling": LayerKind("Rescaling", kwargs=("scale", "offset")),
