@@ -21,7 +21,7 @@ _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 def data_dir(folder: str) -> Traversable:
     """The shipped folder ``schemas``, ``templates`` or ``resources``."""
-    packaged = resources.files("mlpdesigner").joinpath("_data", folder)
+    packaged = resources.files("mlpdesigner").joinpath("_data").joinpath(folder)
     if packaged.is_dir():
         return packaged
     return _SOURCE_ROOT / folder

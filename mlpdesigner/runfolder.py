@@ -181,7 +181,7 @@ class RunInfo:
             raise RunFolderError(f"{where}: status: Expected one of {allowed}. Received: {json.dumps(status)}")
         text, integer = (str,), (int,)
         return cls(
-            status=parsed,  # type: ignore[arg-type]
+            status=parsed,
             reason=_check(data.get("reason"), text, f"{where}: reason", "text"),
             pid=_check(data.get("pid"), integer, f"{where}: pid", "a process id"),
             pid_start=_check(data.get("pid_start"), integer, f"{where}: pid_start", "a whole number"),

@@ -55,8 +55,7 @@ def _is_sequential(plan: Plan) -> bool:
 def build_architecture(spec: Spec) -> keras.Model:
     """The uncompiled model of a valid spec, with the spec's names."""
     keras = _keras()
-    plan = spec.plan
-    assert plan is not None
+    plan = spec.checked()[1]
     if _is_sequential(plan):
         first = plan.nodes[0]
         stack = [keras.Input(shape=first.shape, name=first.name)]
@@ -94,8 +93,7 @@ def compile_model(
     jit_compile: bool | str = "auto",
 ) -> keras.Model:
     """Compile with the spec's optimizer, a loss per output, loss weights and metrics."""
-    filled = spec.filled
-    assert filled is not None
+    filled = spec.checked()[0]
     outputs = filled["outputs"]
     names = [o["name"] for o in outputs]
     if len(outputs) == 1:
@@ -133,8 +131,7 @@ def build_model(
     """
     spec = load_spec(source)
     keras = _keras()
-    filled = spec.filled
-    assert filled is not None
+    filled = spec.checked()[0]
     keras.utils.set_random_seed(filled["training"]["seed"] if seed is None else seed)
     model = build_architecture(spec)
     for name, (mean, variance) in (normalization or {}).items():

@@ -249,7 +249,7 @@ def data_advice(frame: Any, raw: dict[str, Any]) -> list[DataAdvice]:
     advice: list[DataAdvice] = []
     inputs = [i.get("name") for i in raw.get("inputs") or [] if isinstance(i, dict)]
     outputs = [o for o in raw.get("outputs") or [] if isinstance(o, dict)]
-    feature_columns = {c for name in inputs for c in mapped_columns(raw, name)}
+    feature_columns = {c for name in inputs for c in mapped_columns(raw, str(name))}
     target_columns = {c for o in outputs for c in mapped_columns(raw, str(o.get("name")))}
     rows = len(frame)
     for column in frame.columns:
@@ -285,7 +285,7 @@ def data_advice(frame: Any, raw: dict[str, Any]) -> list[DataAdvice]:
                 "it cannot generalize; leave it out of the inputs.",
             ))
     advice += scale_advice(frame, raw)
-    training = raw.get("training") if isinstance(raw.get("training"), dict) else {}
+    training: dict[str, Any] = raw["training"] if isinstance(raw.get("training"), dict) else {}
     for output in outputs:
         if output.get("task") not in ("binary", "multiclass"):
             continue

@@ -19,7 +19,8 @@ from typing import Any
 from ..atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from ..errors import UserError
 from ..spec import Spec
-from .onnx_export import DEFAULT_OPSET, DEFAULT_TOLERANCE, OnnxReport, ParityCheck, ParityError
+from .onnx_export import OnnxReport, ParityCheck, ParityError
+from .settings import DEFAULT_OPSET, DEFAULT_TOLERANCE
 from .source import ExportSource, load_source
 
 __all__ = [
@@ -101,8 +102,7 @@ def export_onnx(
         raise UserError(f"Expected a tolerance >= 0. Received: tolerance={tolerance!r}")
     path = check_output_path(out)
     src = _source(source)
-    plan = src.spec.plan
-    assert plan is not None
+    plan = src.spec.checked()[1]
     model = src.model()
     input_names, output_names = list(plan.inputs), list(plan.outputs)
     proto = onnx_export.convert(model, input_names, output_names, opset)

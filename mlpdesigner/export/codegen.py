@@ -196,21 +196,16 @@ def _target_expr(output: dict[str, Any], columns: dict[str, list[str]]) -> Expr:
 def _data_path(source: ExportSource, out: Path | None) -> str:
     """The data file as the script should name it: relative to the script's folder when known."""
     spec = source.spec
-    assert spec.filled is not None
-    written = spec.filled["data"]["path"]
+    written = spec.checked()[0]["data"]["path"]
     if spec.path is None or out is None:
         return written
-    absolute = spec.data_file()
-    assert absolute is not None
-    return relative_path(absolute, Path(os.path.realpath(out)).parent)
+    return relative_path(spec.base_dir / written, Path(os.path.realpath(out)).parent)
 
 
 def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
     """Constants and statements of the training part."""
     spec = source.spec
-    filled = spec.filled
-    plan = spec.plan
-    assert filled is not None and plan is not None
+    filled, plan = spec.checked()
     if "data" not in filled and not source.columns:
         raise UserError(
             f"Cannot generate the training part for {spec.path or spec.name}: the spec has no data section. "
@@ -250,7 +245,7 @@ def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
     for inp in filled["inputs"]:
         shape = tuple(inp["shape"])
         args: list[Expr] = [Raw("table"), Str(inp["name"])]
-        kwargs = [("shape", Raw(literal(shape)))] if len(shape) > 1 else []
+        kwargs: list[tuple[str, Expr]] = [("shape", Raw(literal(shape)))] if len(shape) > 1 else []
         input_exprs.append((inp["name"], Call("columns", args, kwargs)))
     load = [
         statement("inputs", Mapping(input_exprs), 1),
@@ -326,8 +321,7 @@ def _environment() -> Any:
 def generate(source: ExportSource, *, with_training: bool = False, out: Path | None = None) -> str:
     """The generated script's text."""
     spec = source.spec
-    filled, plan = spec.filled, spec.plan
-    assert filled is not None and plan is not None
+    filled, plan = spec.checked()
     title_name = spec.name if is_identifier(spec.name) else None
     constants = [
         statement("NAME", Str(filled["name"])),

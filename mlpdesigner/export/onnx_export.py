@@ -9,13 +9,9 @@ from typing import Any
 
 from .. import __version__
 from ..errors import UserError
+from .settings import MIN_OPSET
 from .source import ExportSource
 
-#: Default ONNX opset and the range tf2onnx 1.17 can target.
-DEFAULT_OPSET = 17
-MIN_OPSET = 13
-#: Default largest allowed |onnxruntime - Keras|.
-DEFAULT_TOLERANCE = 1e-5
 #: Batch sizes of the random-input checks.
 RANDOM_BATCHES = (1, 64)
 #: Name of the dynamic batch dimension in the ONNX graph.
@@ -141,7 +137,7 @@ def _erfc_handler(ctx: Any, node: Any, name: str, args: Any) -> None:
 
 
 #: TensorFlow ops tf2onnx 1.17 lacks, mapped here.
-CUSTOM_OP_HANDLERS = {"Erfc": (_erfc_handler, [])}
+CUSTOM_OP_HANDLERS: dict[str, tuple[Any, list[Any]]] = {"Erfc": (_erfc_handler, [])}
 
 
 def convert(model: Any, input_names: list[str], output_names: list[str], opset: int) -> Any:
@@ -203,7 +199,7 @@ def add_metadata(proto: Any, source: ExportSource) -> None:
     proto.producer_name = "mlpdesigner"
     proto.producer_version = __version__
     proto.graph.name = spec.name
-    description = (spec.filled or {}).get("description") or ""
+    description = spec.checked()[0].get("description") or ""
     proto.doc_string = description
 
 
@@ -258,8 +254,7 @@ def verify(path: Path, model: Any, source: ExportSource, tolerance: float) -> li
         onnx.checker.check_model(str(path), full_check=True)
     except onnx.checker.ValidationError as exc:
         raise ParityError(f"The ONNX file failed the ONNX checker: {exc}") from None
-    plan = source.spec.plan
-    assert plan is not None
+    plan = source.spec.checked()[1]
     input_names, output_names = list(plan.inputs), list(plan.outputs)
     options = ort.SessionOptions()
     options.log_severity_level = 3

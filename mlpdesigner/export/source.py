@@ -62,12 +62,12 @@ def _load_keras(path: Path) -> Any:
 
 
 def _spec_columns(spec: Spec) -> dict[str, list[str]]:
-    data = (spec.filled or {}).get("data") or {}
+    data = spec.checked()[0].get("data") or {}
     return {k: list(v) for k, v in data.get("columns", {}).items()}
 
 
 def _spec_classes(spec: Spec) -> dict[str, list[str]]:
-    outputs = (spec.filled or {}).get("outputs", [])
+    outputs = spec.checked()[0]["outputs"]
     return {o["name"]: list(o["classes"]) for o in outputs if o.get("classes")}
 
 
@@ -76,14 +76,14 @@ def _load_samples(path: Path, spec: Spec) -> dict[str, Any] | None:
         return None
     import numpy as np
 
-    assert spec.filled is not None
+    filled = spec.checked()[0]
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: np.asarray(data[name], dtype="float32") for name in data.files}
     except (OSError, ValueError) as exc:
         raise UserError(f"Cannot read the sample rows {path}: {exc}") from None
     samples = {}
-    for inp in spec.filled["inputs"]:
+    for inp in filled["inputs"]:
         name, shape = inp["name"], tuple(inp["shape"])
         if name not in arrays:
             raise UserError(f"Expected an array named {name!r} in {path}. Received: {sorted(arrays)}")

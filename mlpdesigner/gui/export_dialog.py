@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..export.onnx_export import DEFAULT_OPSET, DEFAULT_TOLERANCE
+from ..export.settings import DEFAULT_OPSET, DEFAULT_TOLERANCE
 from ..runevents import export_command, export_message
 from ..runfolder import RunRecord
 from .training import ExportRun

@@ -120,7 +120,7 @@ def output_loss(output: dict[str, Any]) -> str:
     task = output.get("task")
     if task == "multiclass" and output.get("label_format") == "one_hot":
         return "categorical_crossentropy"
-    return TASK_LOSSES.get(task, ("mse",))[0]
+    return TASK_LOSSES.get(str(task), ("mse",))[0]
 
 
 def apply_task_defaults(spec: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import bisect
 import json
 import math
 import re
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2, not in typeshed
 
 from .problems import Problem, pointer
 
@@ -23,6 +23,12 @@ MAX_NUMBER_CHARS = 64
 
 _BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _WS = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_space(text: str, pos: int) -> int:
+    """The position after any JSON white space at ``pos`` (the pattern always matches, maybe empty)."""
+    match = _WS.match(text, pos)
+    return match.end() if match else pos
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _LITERALS = ("true", "false", "null")
 
@@ -283,17 +289,17 @@ class SourceMap:
             return self._values
         values: dict[str, int] = {}
         text = self.text
-        pos = _WS.match(text, 0).end()
+        pos = _skip_space(text, 0)
         # Each frame: [kind, path, next index or None, seen keys]
         stack: list[list] = []
         path = ""
         try:
             while True:
-                pos = _WS.match(text, pos).end()
+                pos = _skip_space(text, pos)
                 values.setdefault(path, pos)
                 ch = text[pos]
                 if ch == "{":
-                    pos = _WS.match(text, pos + 1).end()
+                    pos = _skip_space(text, pos + 1)
                     if text[pos] == "}":
                         pos += 1
                     else:
@@ -301,7 +307,7 @@ class SourceMap:
                         path, pos = self._read_key(stack[-1], pos)
                         continue
                 elif ch == "[":
-                    pos = _WS.match(text, pos + 1).end()
+                    pos = _skip_space(text, pos + 1)
                     if text[pos] == "]":
                         pos += 1
                     else:
@@ -323,10 +329,10 @@ class SourceMap:
                             break
                 # after a value: close containers or move to the next member
                 while stack:
-                    pos = _WS.match(text, pos).end()
+                    pos = _skip_space(text, pos)
                     frame = stack[-1]
                     if text[pos] == ",":
-                        pos = _WS.match(text, pos + 1).end()
+                        pos = _skip_space(text, pos + 1)
                         if frame[0] == "obj":
                             path, pos = self._read_key(frame, pos)
                         else:
@@ -350,7 +356,7 @@ class SourceMap:
         else:
             self._keys[child] = pos
         frame[2].add(key)
-        end = _WS.match(self.text, end).end()
+        end = _skip_space(self.text, end)
         return child, end + 1  # skip ':'
 
     def offset(self, ptr: str, *, key: bool = False) -> int | None:

@@ -183,8 +183,9 @@ def set_value_ops(raw: Any, ptr: str, value: Any) -> Ops:
             return []
         return [{"op": "replace", "path": item_ptr, "value": task_defaults_patch(output, value)}]
     index = layer_index(ptr)
-    if index is not None and parts[-1] == "type" and ptr == f"{_LAYER_PTR.match(ptr).group(0)}/type":
-        layer_ptr = _LAYER_PTR.match(ptr).group(0)
+    matched = _LAYER_PTR.match(ptr)
+    if index is not None and matched and parts[-1] == "type" and ptr == f"{matched.group(0)}/type":
+        layer_ptr = matched.group(0)
         layer = get(raw, layer_ptr)
         if layer.get("type") == value:
             return []

@@ -85,8 +85,7 @@ class Summary:
 def summarize(source: Any) -> Summary:
     """Summarize a spec (path, dict or :class:`Spec`); raises SpecError when invalid."""
     spec: Spec = load_spec(source)
-    plan = spec.plan
-    assert plan is not None
+    plan = spec.checked()[1]
     rows = tuple(
         LayerRow(
             n.name,

@@ -72,8 +72,8 @@ def graceful_stop(stop: StopRequest) -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 @contextlib.contextmanager
@@ -200,7 +200,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .runner import evaluate_split
 
     run, spec, info, model = load_run(args.run)
-    classes = info.classes
+    classes: dict[str, list[str] | None] = dict(info.classes)
     batch_size = info.training.get("batch_size") or 32
     if args.data:
         dataset = read_data(spec, args.data, classes=classes)

@@ -47,6 +47,9 @@ from typing import IO, Any
 
 from ..runfolder import json_safe
 
+#: An epoch's metrics; a value that was not finite is None.
+Metrics = dict[str, float | None]
+
 
 class Reporter:
     """Receives the run's events; the base class ignores them."""
@@ -57,7 +60,7 @@ class Reporter:
     def batch(self, epoch: int, step: int, steps: int, loss: float | None) -> None:
         """``step`` of ``steps`` steps of ``epoch`` (1-based) done."""
 
-    def epoch(self, epoch: int, epochs: int, metrics: dict[str, float], elapsed: float, eta: float | None) -> None:
+    def epoch(self, epoch: int, epochs: int, metrics: Metrics, elapsed: float, eta: float | None) -> None:
         """Epoch ``epoch`` of ``epochs`` finished."""
 
     def end(self, info: dict[str, Any]) -> None:
@@ -84,7 +87,7 @@ class JsonlReporter(Reporter):
     def batch(self, epoch: int, step: int, steps: int, loss: float | None) -> None:
         self.emit("batch", epoch=epoch, step=step, steps=steps, loss=loss)
 
-    def epoch(self, epoch: int, epochs: int, metrics: dict[str, float], elapsed: float, eta: float | None) -> None:
+    def epoch(self, epoch: int, epochs: int, metrics: Metrics, elapsed: float, eta: float | None) -> None:
         self.emit(
             "epoch",
             epoch=epoch,
@@ -141,7 +144,7 @@ class BarReporter(Reporter):
         self.stream.write(f"\repoch {epoch}/{self.epochs} [{bar}] {step}/{steps} {loss_text}\033[K")
         self.stream.flush()
 
-    def epoch(self, epoch: int, epochs: int, metrics: dict[str, float], elapsed: float, eta: float | None) -> None:
+    def epoch(self, epoch: int, epochs: int, metrics: Metrics, elapsed: float, eta: float | None) -> None:
         self.stream.write(
             f"\repoch {epoch}/{epochs} [{'#' * self.width}] {_format_metrics(metrics)}  "
             f"({_duration(elapsed)}, eta {_duration(eta)})\033[K\n"

@@ -183,7 +183,7 @@ def setup_device(requested: str) -> tuple[str, str]:
 
 def resolve_settings(spec: Spec, dataset: Dataset, device: str, device_name: str) -> Settings:
     """Resolve "auto" values of the training section for this data and device."""
-    training = (spec.filled or {})["training"]
+    training = spec.checked()[0]["training"]
     batch_size = training["batch_size"]
     steps = max(1, -(-dataset.train.rows // batch_size))
     spe = training["steps_per_execution"]
@@ -219,7 +219,7 @@ def model_targets(y: dict[str, np.ndarray]) -> Any:
 
 def class_weights(spec: Spec, dataset: Dataset, settings: Settings) -> dict[int, float] | None:
     """``balanced`` class weights (n / (classes * count)) over the training rows, or None."""
-    filled = spec.filled or {}
+    filled = spec.filled or {}  # the filled spec (class_weights is also given stand-ins in tests)
     if filled["training"]["class_weight"] != "balanced":
         return None
     outputs = filled["outputs"]
@@ -365,7 +365,7 @@ def write_sample_inputs(dataset: Dataset, run_dir: Path) -> None:
     split = next((s for s in (dataset.validation, dataset.test, dataset.train) if s.rows), dataset.train)
     arrays = {name: np.ascontiguousarray(values[:SAMPLE_ROWS], dtype=np.float32) for name, values in split.x.items()}
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy types the keywords as allow_pickle
     atomic_write_bytes(run_dir / runfolder.SAMPLES_FILE, buffer.getvalue())
 
 
