@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,6 +22,7 @@ def run_tool(code: str) -> subprocess.CompletedProcess[str]:
                           timeout=900)
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="import-linter 2.17 (the tested release) needs Python 3.11")
 def test_import_contracts_hold() -> None:
     """spec imports no Keras/Qt/upper package; gui no TensorFlow, Keras, compiler or runner; only gui imports Qt."""
     result = run_tool("import sys; from importlinter.cli import lint_imports_command; "
