@@ -109,7 +109,7 @@ def run_gui(args: argparse.Namespace) -> int:
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings, recovery_dir=Path(scratch) / "recovery")
         window.autosave_timer.stop()
-        window.train_view.runs_root_override = Path(scratch) / "runs"
+        window.runs.runs_root_override = Path(scratch) / "runs"
     else:
         window = MainWindow()
     if file:

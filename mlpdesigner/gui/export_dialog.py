@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from ..export.settings import DEFAULT_OPSET, DEFAULT_TOLERANCE
 from ..runevents import export_command, export_message
 from ..runfolder import RunRecord
+from .run_control import RunController
 from .training import ExportRun
 
 FORMATS = {"onnx": ("ONNX", ".onnx"), "keras": (".keras model", ".keras"), "python": ("Python code", ".py")}
@@ -52,7 +53,7 @@ class ExportDialog(QDialog):
     #: Emitted when an export ended: (report dict or None, message).
     exported = Signal(object, str)
 
-    def __init__(self, spec_source: Callable[[], tuple[Path, list[Path]] | None], records: Sequence[RunRecord],
+    def __init__(self, controller: RunController, records: Sequence[RunRecord],
                  *, selected: Path | None = None, out_dir: Path | None = None, name: str = "model",
                  opener: Callable[[QUrl], Any] = QDesktopServices.openUrl,
                  chooser: Callable[[QWidget, str, str], str | None] = choose_output,
@@ -60,7 +61,8 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setObjectName("export_dialog")
-        self.spec_source = spec_source
+        #: Starts the export child (of a run folder, or of the design as the editor shows it).
+        self.controller = controller
         self.opener = opener
         self.chooser = chooser
         self.name = name
@@ -168,24 +170,23 @@ class ExportDialog(QDialog):
         except ValueError:
             self._show(None, f"ONNX tolerance: Expected a number such as 1e-05. Received: {self.tolerance.text()!r}")
             return None
-        cleanup: list[Path] = []
         run_dir = self.source.currentData()
-        if run_dir:
-            source = Path(run_dir)
-        else:
-            prepared = self.spec_source()
-            if prepared is None:
-                self._show(None, "Save the design first: the untrained export reads it from its file.")
-                return None
-            source, cleanup = prepared
-        argv = export_command(source, self.fmt, Path(output).expanduser(), opset=self.opset.value(),
-                              tolerance=tolerance, with_training=self.with_training.isChecked())
+        fmt, opset, with_training = self.fmt, self.opset.value(), self.with_training.isChecked()
+
+        def argv_for(source: Path) -> list[str]:
+            return export_command(source, fmt, Path(output).expanduser(), opset=opset, tolerance=tolerance,
+                                  with_training=with_training)
+
+        run = self.controller.prepare_export(argv_for, Path(run_dir) if run_dir else None)
+        if isinstance(run, str):
+            self._show(None, run)
+            return None
         self.report = None
         self.open_folder_button.setEnabled(False)
         self.export_button.setEnabled(False)
         self.result.setStyleSheet("")
         self.result.setText("Exporting (TensorFlow loads in a separate process)…")
-        self.run = ExportRun(argv, cleanup=cleanup, parent=self)
+        self.run = run
         self.run.finished.connect(self._finished)
         self.run.start()
         return self.run

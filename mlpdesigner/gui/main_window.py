@@ -26,6 +26,7 @@ from .json_view import JsonView
 from .layer_list import LayerPanel
 from .panels import ProblemsPanel, SummaryPanel
 from .recovery import RecoveryStore
+from .run_control import RunController
 from .train_view import TrainView
 
 APP_NAME = "MLP Designer"
@@ -68,7 +69,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.json_view, "JSON")
         self.data_tab = DataTab(self.document, chooser=lambda parent, folder: self.dialogs.data_path(parent, folder))
         self.tabs.addTab(self.data_tab, "Data")
-        self.train_view = TrainView(self.document, save_first=self.save, report_error=self._report_run_error)
+        #: Starts and ends the training and export children (for the training view and the export dialog).
+        self.runs = RunController(self.document, save_first=self.save, parent=self)
+        self.train_view = TrainView(self.document, self.runs, report_error=self._report_run_error)
         self.train_view.setObjectName("train_view")
         self.train_view.open_url = lambda url: self.dialogs.open_url(url)
         self.train_view.export_requested.connect(self.open_export_dialog)
@@ -418,7 +421,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage((message.splitlines() or [""])[0], 15000)
 
     def _update_run_actions(self) -> None:
-        training = self.train_view.training
+        training = self.runs.training
         self.train_action.setEnabled(not training)
         self.stop_action.setEnabled(training)
 
@@ -427,11 +430,11 @@ class MainWindow(QMainWindow):
         if self.export_dialog is not None:
             self.export_dialog.close()
             self.export_dialog.deleteLater()
-        root = self.train_view.runs_root()
+        root = self.runs.runs_root()
         out_dir = root.parent if root is not None else Path.cwd()
         self.train_view.refresh_history()
         self.export_dialog = ExportDialog(
-            self.train_view.spec_for_child, self.train_view.records, selected=run_dir, out_dir=out_dir,
+            self.runs, self.train_view.records, selected=run_dir, out_dir=out_dir,
             name=self.document.spec.name or "model", opener=lambda url: self.dialogs.open_url(url),
             chooser=lambda parent, suggested, flt: self.dialogs.export_model_path(parent, suggested, flt),
             parent=self,
@@ -441,16 +444,7 @@ class MainWindow(QMainWindow):
 
     def stop_children(self, timeout_ms: int = 10_000) -> None:
         """End a running training or export before the window closes (gracefully, then killed)."""
-        run = self.train_view.run
-        if run is not None and run.running:
-            run.stop()
-            if not run.process.waitForFinished(timeout_ms):
-                run.process.kill()
-                run.process.waitForFinished(2000)
-        export = self.export_dialog.run if self.export_dialog is not None else None
-        if export is not None and export.running:
-            export.process.kill()
-            export.process.waitForFinished(2000)
+        self.runs.stop_children(timeout_ms)
 
     # ----- errors --------------------------------------------------------------------------------
     def show_exception(self, exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:

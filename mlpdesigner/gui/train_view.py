@@ -9,9 +9,7 @@ deleted when the run ends. The run folder is ``<spec folder>/runs/<name>-<timest
 
 from __future__ import annotations
 
-import copy
 import math
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,12 +39,10 @@ from ..runevents import (
     TrainingState,
     curve_groups,
     format_number,
-    train_command,
 )
-from ..runfolder import RunRecord, RunStatus, new_run_dir, read_history, runs_folder, scan_runs
-from ..spec import dumps
-from ..spec.paths import resolve_path
+from ..runfolder import RunRecord, RunStatus, read_history, scan_runs
 from .document import Document
+from .run_control import RunController
 from .training import TrainingRun
 
 #: Curve colours: training, validation.
@@ -197,18 +193,16 @@ class TrainView(QWidget):
     #: Emitted when the user asks to export (the selected run's folder, or None for the untrained design).
     export_requested = Signal(object)
 
-    def __init__(self, document: Document, *, save_first: Callable[[], bool] | None = None,
+    def __init__(self, document: Document, controller: RunController | None = None, *,
                  report_error: Callable[[str, str], None] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.save_first = save_first or (lambda: False)
+        #: Decides whether and how a run starts; the view shows it.
+        self.controller = controller or RunController(document, parent=self)
         self.report_error = report_error or (lambda _title, _message: None)
-        #: Where runs go instead of ``<spec folder>/runs`` (the screenshot command uses a scratch folder).
-        self.runs_root_override: Path | None = None
         #: How to open a folder (replaced in tests).
         self.open_url: Callable[[QUrl], Any] = QDesktopServices.openUrl
-        self.run: TrainingRun | None = None
         self.records: list[RunRecord] = []
 
         self.train_button = QPushButton("▶ Train", self)
@@ -321,89 +315,44 @@ class TrainView(QWidget):
     # ----- starting and stopping -----------------------------------------------------------------
     @property
     def training(self) -> bool:
-        return self.run is not None and self.run.running
+        return self.controller.training
+
+    @property
+    def run(self) -> TrainingRun | None:
+        """The latest training child (the controller's)."""
+        return self.controller.run
 
     def runs_root(self) -> Path | None:
-        if self.runs_root_override is not None:
-            return self.runs_root_override
-        return runs_folder(self.document.path) if self.document.path else None
-
-    def spec_for_child(self) -> tuple[Path, list[Path]] | None:
-        """The spec file a child process should read, and temporary files to delete after it.
-
-        A saved design without unsaved changes: its own file. Otherwise a
-        temporary copy of what the editor shows, its data path made absolute
-        (it is resolved against the design's folder).
-        """
-        doc = self.document
-        if doc.path is None and not self.save_first():
-            return None
-        if doc.path is None:
-            return None
-        doc.flush()
-        if not doc.dirty:
-            return doc.path, []
-        raw = copy.deepcopy(doc.raw)
-        data = raw.get("data") if isinstance(raw, dict) else None
-        if isinstance(data, dict) and isinstance(data.get("path"), str):
-            data["path"] = resolve_path(data["path"], doc.path.parent).as_posix()
-        handle = tempfile.NamedTemporaryFile("w", suffix=".json", prefix=f"{doc.spec.name or 'design'}-unsaved-",
-                                             delete=False, encoding="utf-8")
-        with handle:
-            handle.write(dumps(raw))
-        return Path(handle.name), [Path(handle.name)]
+        return self.controller.runs_root()
 
     def start_training(self, epochs: int | None = None) -> TrainingRun | None:
         """Start training what the editor shows (returns at once; None when it cannot start)."""
         if self.training:
             return None
-        doc = self.document
-        if not doc.editable or not doc.spec.ok:
-            errors = [p for p in doc.spec.problems if p.is_error]
-            detail = errors[0].message if errors else "the text is not a valid design"
-            self.show_failure(f"Cannot train: the design has {len(errors) or 'an'} error{'s' * (len(errors) != 1)} "
-                              f"({detail}). Fix them first.")
-            return None
-        if not isinstance(doc.raw.get("data"), dict):
-            self.show_failure("Cannot train: the design has no data. Choose a CSV file and map its columns "
-                              "in the Data tab.")
-            return None
-        source = self.spec_for_child()
-        if source is None:
-            self.show_failure("Cannot train an unsaved design: save it first (its runs go next to it, in runs/).")
-            return None
-        spec_path, cleanup = source
-        root = self.runs_root()
-        assert root is not None
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self.show_failure(f"Cannot create the runs folder {root}: {exc.strerror or exc}")
-            return None
-        run_dir = new_run_dir(root, doc.spec.name or "design")
         epochs = epochs if epochs is not None else (self.epochs.value() or None)
-        argv = train_command(spec_path, run_dir, epochs)
-        self.run = TrainingRun(argv, cwd=doc.path.parent if doc.path else None, cleanup=cleanup, parent=self)
-        self.run.event.connect(self._on_event)
-        self.run.log_line.connect(self._on_log)
-        self.run.finished.connect(self._on_finished)
+        run = self.controller.prepare_training(epochs)
+        if isinstance(run, str):
+            self.show_failure(run)
+            return None
+        run.event.connect(self._on_event)
+        run.log_line.connect(self._on_log)
+        run.finished.connect(self._on_finished)
         self.banner.hide()
         self.log.clear()
         self.metrics_table.setRowCount(0)
-        self.curves.show_runs([(f"{run_dir.name} (running)", {})])
+        self.curves.show_runs([(f"{self.controller.run_dir.name if self.controller.run_dir else 'run'} (running)", {})])
         self.progress.setValue(0)
-        self._set_progress(self.run.state.progress_text())
-        self.log.appendPlainText("$ " + " ".join(argv))
-        self.run.start()
+        self._set_progress(run.state.progress_text())
+        self.log.appendPlainText("$ " + " ".join(run.argv))
+        self.controller.launch(run)
         self._update_buttons()
-        self.run_started.emit(self.run)
-        return self.run
+        self.run_started.emit(run)
+        return run
 
     def stop_training(self) -> None:
         """Stop the running training gracefully (killed after a timeout)."""
-        if self.training and self.run is not None:
+        if self.controller.stop_training():
             self.stop_button.setEnabled(False)
-            self.run.stop()
             self.progress_label.setText("Stopping after the current batch…")
 
     def wait(self, timeout_ms: int = 600_000) -> TrainingState | None:
