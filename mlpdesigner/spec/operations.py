@@ -258,7 +258,7 @@ def _names(raw: Any, section: str) -> list[str]:
     items = raw.get(section) if isinstance(raw, dict) else None
     if not isinstance(items, list):
         return []
-    return [item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else "" for item in items]
+    return [item["name"] if isinstance(item, dict) and isinstance(item.get("name"), str) else "" for item in items]
 
 
 def input_names(raw: Any) -> list[str]:
