@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .safeio import NotRegularFileError, non_regular_kind
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
@@ -16,10 +18,16 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
 
     On any error the temporary file is removed and ``target`` is untouched.
     A symlinked target is followed, so the link stays and its target is replaced.
+    A target that exists but is not a regular file (device, FIFO, socket,
+    folder) is refused with :class:`~mlpdesigner.safeio.NotRegularFileError`.
     An existing target that the user may not write is refused (PermissionError),
     as an editor would, even though the folder would allow replacing it.
     """
     final = Path(os.path.realpath(target))
+    kind = non_regular_kind(final)
+    if kind is not None:
+        # Renaming over a device or FIFO would replace the node itself (as root: /dev/null).
+        raise NotRegularFileError(errno.EINVAL, f"it is {kind}, not a regular file", str(target))
     if final.exists() and not os.access(final, os.W_OK):
         raise PermissionError(errno.EACCES, "the file is read-only", str(target))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix + ".tmp", dir=final.parent)

@@ -18,10 +18,11 @@ from typing import Any
 
 from ..atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from ..errors import UserError
+from ..safeio import check_output_file
 from ..spec import Spec
 from .onnx_export import OnnxReport, ParityCheck, ParityError
 from .settings import DEFAULT_OPSET, DEFAULT_TOLERANCE
-from .source import ExportSource, load_source
+from .source import RUN_FILES, ExportSource, load_source
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -62,17 +63,22 @@ def _source(source: Source) -> ExportSource:
     return source if isinstance(source, ExportSource) else load_source(source)
 
 
-def check_output_path(out: str | os.PathLike[str]) -> Path:
-    """The output path, or a :class:`UserError` naming it when it cannot be written."""
-    path = Path(out)
-    if path.is_dir():
-        raise UserError(f"Cannot write {path}: it is a folder. Expected a file path")
-    parent = Path(os.path.realpath(path)).parent
-    if not parent.is_dir():
-        raise UserError(f"Cannot write {path}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"Cannot write {path}: permission denied in the folder {parent}")
-    return path
+def check_output_path(out: str | os.PathLike[str], source: Any = None) -> Path:
+    """The output path, or a :class:`UserError` naming it when it cannot or must not be written.
+
+    Besides unwritable places, an existing device, FIFO or folder is refused,
+    and so is the export's own source (a spec file, or a file of a run folder).
+    """
+    inputs: list[str | os.PathLike[str]] = []
+    if isinstance(source, (str, os.PathLike)):
+        folder = Path(source)
+        inputs = [folder / name for name in RUN_FILES] if folder.is_dir() else [folder]
+    elif isinstance(source, ExportSource) and source.run_dir is not None:
+        inputs = [source.run_dir / name for name in RUN_FILES]
+    elif isinstance(source, (ExportSource, Spec)):
+        spec = source.spec if isinstance(source, ExportSource) else source
+        inputs = [spec.path] if spec.path is not None else []
+    return check_output_file(out, inputs, option="Cannot write")
 
 
 @contextlib.contextmanager
@@ -100,7 +106,7 @@ def export_onnx(
     onnx_export.check_opset(opset)
     if not tolerance >= 0:
         raise UserError(f"Expected a tolerance >= 0. Received: tolerance={tolerance!r}")
-    path = check_output_path(out)
+    path = check_output_path(out, source)
     src = _source(source)
     plan = src.spec.checked()[1]
     model = src.model()
@@ -144,7 +150,7 @@ def _keras_reload_check(file: Path, model: Any) -> str:
 
 def export_keras(source: Source, out: str | os.PathLike[str]) -> ExportReport:
     """Write the model as ``.keras`` (trained for a run folder, seeded and compiled for a spec)."""
-    path = check_output_path(out)
+    path = check_output_path(out, source)
     if path.suffix != ".keras":
         raise UserError(f"Expected an output file ending in .keras (Keras reads no other name). Received: {path}")
     src = _source(source)
@@ -170,7 +176,7 @@ def generate_python(source: Source, *, with_training: bool = False, out: str | o
 
 def export_python(source: Source, out: str | os.PathLike[str], with_training: bool = False) -> ExportReport:
     """Write a readable script whose ``build_model()`` rebuilds the spec's model (and trains it)."""
-    path = check_output_path(out)
+    path = check_output_path(out, source)
     src = _source(source)
     code = generate_python(src, with_training=with_training, out=path)
     compile(code, str(path), "exec")

@@ -12,6 +12,8 @@ from ..runfolder import INFO_FILE, MODEL_FILE, SAMPLES_FILE, SPEC_FILE, RunInfo,
 from ..spec import Spec, load_spec
 
 RUN_SPEC, RUN_MODEL, RUN_INFO, RUN_SAMPLES = SPEC_FILE, MODEL_FILE, INFO_FILE, SAMPLES_FILE
+#: Every file of a run folder an export may read (never written over by an export).
+RUN_FILES = (RUN_SPEC, RUN_MODEL, RUN_INFO, RUN_SAMPLES)
 
 
 @dataclass

@@ -45,6 +45,7 @@ import numpy as np
 from .. import runfolder
 from ..errors import UserError
 from ..runfolder import RunInfo, RunStatus
+from ..safeio import check_output_file
 from ..spec import Spec, SpecError, load_spec
 from .progress import BarReporter, JsonlReporter, QuietReporter, Reporter, StopRequest
 
@@ -274,9 +275,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from .data import read_data
     from .runner import model_inputs
 
-    output = Path(args.output).expanduser()
-    if not output.parent.resolve().is_dir():
-        raise UserError(f"-o {args.output}: the folder {output.parent} does not exist. Expected an existing folder.")
+    run_files = [Path(args.run) / name for name in (runfolder.SPEC_FILE, runfolder.INFO_FILE, runfolder.MODEL_FILE)]
+    output = check_output_file(args.output, [args.data, *run_files])
     run, spec, info, model = load_run(args.run)
     dataset = read_data(spec, args.data, targets=False)
     raw = model.predict(model_inputs(model, dataset.x), batch_size=1024, verbose=0)
@@ -288,7 +288,10 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         predictions = {names[0]: np.asarray(raw)}
     frame = pd.DataFrame(prediction_columns(spec, info, predictions))
-    atomic_write_text(output, frame.to_csv(index=False, float_format="%.7g", lineterminator="\n"))
+    try:
+        atomic_write_text(output, frame.to_csv(index=False, float_format="%.7g", lineterminator="\n"))
+    except OSError as exc:
+        raise UserError(f"-o {args.output}: cannot write it: {exc.strerror or exc}") from None
     print(f"Wrote {len(frame)} predictions ({', '.join(frame.columns)}) to {output}")
     return 0
 
