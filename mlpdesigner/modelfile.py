@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UserError
+from .safeio import check_input_file
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -105,8 +106,52 @@ ALLOWED_CLASSES = {
 }
 
 #: What a .keras zip may contain.
-ALLOWED_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "model.weights.npz", "assets/"}
+ALLOWED_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "assets/"}
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
+#: Slack for HDF5 bookkeeping when comparing declared tensor sizes with the bytes stored.
+_H5_SLACK = 1024 * 1024
+
+
+def _check_weights_h5(file: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse weights whose declared tensors hold more bytes than the archive stores for them.
+
+    HDF5 can declare a dataset with no storage (read back as its fill value),
+    so a few MB could otherwise make Keras allocate gigabytes. MLP Designer
+    writes plain contiguous tensors: declared bytes never exceed stored ones.
+    """
+    import h5py
+
+    declared = 0
+    biggest = ("", 0)
+    try:
+        with archive.open(info) as handle, h5py.File(handle, "r") as h5:
+            stack = [h5]
+            while stack:
+                group = stack.pop()
+                for key in group:
+                    item = group.get(key, getlink=False)
+                    if isinstance(item, h5py.Group):
+                        stack.append(item)
+                    elif isinstance(item, h5py.Dataset):
+                        size = int(item.size) * item.dtype.itemsize
+                        declared += size
+                        if size > biggest[1]:
+                            biggest = (item.name, size)
+                        if item.dtype.hasobject or item.dtype.kind not in "biufc":
+                            raise UserError(
+                                f"{file}: model.weights.h5 holds {item.name!r} of type {item.dtype}. Expected "
+                                "numeric tensors only"
+                            )
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py raises many kinds of errors for a damaged file
+        raise UserError(f"{file}: model.weights.h5 is not a readable HDF5 file: {type(exc).__name__}: {exc}") from None
+    if declared > info.file_size + _H5_SLACK:
+        raise UserError(
+            f"{file}: model.weights.h5 declares {declared:,} bytes of tensors (the largest, {biggest[0]!r}, "
+            f"{biggest[1]:,} bytes) but stores only {info.file_size:,} bytes. Expected the weights to be in the "
+            "file (it is damaged or forged)"
+        )
 
 
 def _walk(node: Any, where: str, path: Path) -> None:
@@ -146,6 +191,7 @@ def check_keras_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     if file.suffix.lower() != ".keras":
         raise UserError(f"{file}: expected a .keras model file. Received: {file.suffix or 'no extension'!r}")
+    check_input_file(file, "a .keras model file")
     try:
         archive = zipfile.ZipFile(file)
     except FileNotFoundError:
@@ -157,6 +203,14 @@ def check_keras_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             top = info.filename.split("/", 1)[0] + ("/" if "/" in info.filename else "")
             if info.filename not in ALLOWED_MEMBERS and top not in ALLOWED_MEMBERS:
                 raise UserError(f"{file}: unexpected member {info.filename!r} in the model archive")
+            if top == "assets/" and not info.is_dir():
+                # Keras extracts assets to a temporary folder; no layer MLP Designer builds has any.
+                raise UserError(
+                    f"{file}: unexpected asset {info.filename!r} ({info.file_size:,} bytes) in the model archive. "
+                    "Expected no assets: the layers MLP Designer builds have none"
+                )
+        if "model.weights.h5" in archive.namelist():
+            _check_weights_h5(file, archive, archive.getinfo("model.weights.h5"))
         try:
             info = archive.getinfo("config.json")
         except KeyError:
@@ -167,6 +221,10 @@ def check_keras_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             config = json.loads(archive.read("config.json"))
         except ValueError as exc:
             raise UserError(f"{file}: config.json is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise UserError(f"{file}: config.json is nested too deeply. Expected a Keras model config") from None
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise UserError(f"{file}: config.json cannot be read from the archive: {exc}") from None
     _walk(config, "", file)
     return config
 

@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from .errors import UserError
 
@@ -117,3 +118,98 @@ def check_output_file(
                 "command's inputs (the input would be overwritten)"
             )
     return path
+
+
+# --------------------------------------------------------------------------- .npz archives
+
+
+class NpzMember:
+    """One array of an ``.npz`` archive as its header declares it (nothing loaded)."""
+
+    def __init__(self, name: str, member: str, shape: tuple[int, ...], dtype: Any, stored: int) -> None:
+        self.name = name
+        self.member = member
+        self.shape = shape
+        self.dtype = dtype
+        #: Uncompressed size of the member in the archive (header included).
+        self.stored = stored
+
+    @property
+    def nbytes(self) -> int:
+        count = 1
+        for n in self.shape:
+            count *= n
+        return count * self.dtype.itemsize
+
+
+def npz_members(path: str | os.PathLike[str], what: str = "the .npz file") -> dict[str, NpzMember]:
+    """The arrays of an ``.npz`` file from their headers, checked against the bytes the archive holds.
+
+    Raises :class:`UserError` naming the file (and the array) for anything that
+    is not a zip of ``.npy`` arrays, for pickled (object) arrays, and for a
+    header that declares more data than the member stores (a memory bomb).
+    """
+    import zipfile
+
+    import numpy as np
+
+    file = check_input_file(path, what)
+    try:
+        archive = zipfile.ZipFile(file)
+    except FileNotFoundError:
+        raise UserError(f"{file}: no such file. Expected {what}.") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UserError(f"{file}: not an .npz file (expected a zip of NumPy arrays): {exc}") from None
+    members: dict[str, NpzMember] = {}
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            try:
+                with archive.open(info) as handle:
+                    version = np.lib.format.read_magic(handle)
+                    if version == (1, 0):
+                        shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+                    else:
+                        shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+                raise UserError(f"{file}: array {name!r} is not a NumPy array: {exc}") from None
+            if dtype.hasobject:
+                raise UserError(
+                    f"{file}: array {name!r} holds Python objects (pickled data, which can run code). "
+                    "Expected numeric or text arrays."
+                )
+            member = NpzMember(name, info.filename, tuple(int(n) for n in shape), dtype, info.file_size)
+            if member.nbytes > info.file_size:
+                raise UserError(
+                    f"{file}: array {name!r} declares shape {list(member.shape)} of {dtype} ({member.nbytes:,} "
+                    f"bytes) but the archive stores only {info.file_size:,} bytes for it. Expected a header that "
+                    "matches the data (the file is damaged or forged)."
+                )
+            members[name] = member
+    return members
+
+
+def load_npz_arrays(
+    path: str | os.PathLike[str],
+    names: Iterable[str],
+    what: str = "the .npz file",
+    members: dict[str, NpzMember] | None = None,
+) -> dict[str, Any]:
+    """Only the arrays ``names`` of an ``.npz`` file, after every header was checked (``members``, if given)."""
+    import numpy as np
+
+    if members is None:
+        members = npz_members(path, what)
+    wanted = [n for n in names if n in members]
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            for name in wanted:
+                arrays[name] = archive[name]
+    except (ValueError, OSError, EOFError) as exc:
+        raise UserError(f"{path}: cannot read the .npz file: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - zipfile raises its own errors for a damaged member
+        raise UserError(f"{path}: cannot read the .npz file: {type(exc).__name__}: {exc}") from None
+    return arrays

@@ -110,3 +110,148 @@ def test_predict_refuses_its_data_file_and_a_fifo_as_output(
     assert main(["predict", str(trained_run), "--data", str(data), "-o", str(fifo)]) == 2
     assert "it is a named pipe" in capsys.readouterr().err
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+# --------------------------------------------------------------------------- 2. memory and disk bombs
+
+
+def _rewrite_zip(source: Path, target: Path, replace: dict[str, bytes]) -> None:
+    """Copy a zip archive with some members replaced or added (stored, uncompressed)."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            if info.filename not in replace:
+                new.writestr(info, old.read(info))
+        for name, data in replace.items():
+            new.writestr(name, data)
+
+
+def _forged_npy(shape: tuple[int, ...], payload: bytes = b"\0" * 64) -> bytes:
+    """An .npy file whose header declares ``shape`` float32 but which holds only ``payload``."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + payload
+
+
+@pytest.mark.slow
+def test_weights_declaring_a_huge_tensor_are_refused_before_keras_allocates(trained_run: Path, tmp_path: Path) -> None:
+    """Item 2: a 4 MB model.weights.h5 declaring a 3.9 GiB tensor took 8.6 GB of memory to load."""
+    import io
+    import zipfile
+
+    import h5py
+
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.modelfile import check_keras_file
+
+    original = trained_run / "model.keras"
+    with zipfile.ZipFile(original) as archive:
+        weights = archive.read("model.weights.h5")
+    buffer = io.BytesIO(weights)
+    with h5py.File(buffer, "a") as h5:
+        name = next(n for n in _datasets(h5))
+        del h5[name]
+        h5.create_dataset(name, shape=(64 * 1024 * 1024,), dtype="float32")  # 256 MiB, no storage written
+    forged = tmp_path / "model.keras"
+    _rewrite_zip(original, forged, {"model.weights.h5": buffer.getvalue()})
+    assert forged.stat().st_size < 1024 * 1024
+    with pytest.raises(UserError, match=r"declares [\d,]+ bytes of tensors .* but stores only"):
+        check_keras_file(forged)
+
+
+def _datasets(group: Any) -> list[str]:
+    import h5py
+
+    names: list[str] = []
+    group.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+    return names
+
+
+@pytest.mark.slow
+def test_assets_in_a_model_archive_are_refused(trained_run: Path, tmp_path: Path) -> None:
+    """Item 2: Keras extracts assets/ to a temporary folder; 12 entries of 250 MiB wrote 3 GB there."""
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.modelfile import check_keras_file
+
+    forged = tmp_path / "model.keras"
+    _rewrite_zip(trained_run / "model.keras", forged, {"assets/blob.bin": b"\0" * 4096})
+    with pytest.raises(UserError, match="unexpected asset 'assets/blob.bin'"):
+        check_keras_file(forged)
+
+
+@pytest.mark.slow
+def test_python_export_never_reads_sample_inputs_and_onnx_refuses_a_forged_header(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Item 2: a 3.8 MB sample_inputs.npz took 12.3 GB in ONNX export; the Python export loaded it needlessly."""
+    import shutil
+    import zipfile
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    with zipfile.ZipFile(run / "sample_inputs.npz", "w") as archive:
+        archive.writestr("x.npy", _forged_npy((64 * 1024 * 1024, 2)))
+    assert main(["export", str(run), "--format", "python", "-o", str(tmp_path / "m.py")]) == 0
+    capsys.readouterr()
+    assert main(["export", str(run), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "sample_inputs.npz: array 'x' declares shape [67108864, 2]" in err and "stores only" in err
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_data_npz_loads_only_the_mapped_arrays(tmp_path: Path) -> None:
+    """Item 2: every array of a data .npz was loaded, even unmapped ones (5.8 MB file, 5.75 GB of memory).
+
+    The unmapped array here is damaged (bad CRC), which only a full read notices.
+    """
+    import zipfile
+
+    import numpy as np
+
+    from mlpdesigner.train.data import read_data
+
+    rng = np.random.default_rng(0)
+    good = tmp_path / "good.npz"
+    np.savez(
+        good,
+        x=rng.normal(size=(20, 2)).astype("float32"),
+        label=np.arange(20) % 2,
+        unused=np.arange(20 * 256, dtype="float64").reshape(20, 256),
+    )
+    with zipfile.ZipFile(good) as archive:
+        info = archive.getinfo("unused.npy")
+        offset = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data = bytearray(good.read_bytes())
+    data[offset + info.file_size - 8] ^= 0xFF  # inside the unused array's values: its CRC no longer matches
+    damaged = tmp_path / "data.npz"
+    damaged.write_bytes(bytes(data))
+    spec = json.loads(json.dumps(TINY_SPEC))
+    spec["data"]["path"] = "data.npz"
+    (tmp_path / "s.json").write_text(json.dumps(spec), "utf-8")
+    dataset = read_data(tmp_path / "s.json")
+    assert dataset.rows == 20 and dataset.x["x"].shape == (20, 2)
+
+
+def test_data_npz_with_a_forged_shape_or_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
+    """Items 2 and 13: a forged header declared gigabytes; a non-zip .npz was an internal error."""
+    import zipfile
+
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.train.data import read_data
+
+    spec = json.loads(json.dumps(TINY_SPEC))
+    spec["data"]["path"] = "data.npz"
+    (tmp_path / "s.json").write_text(json.dumps(spec), "utf-8")
+    data = tmp_path / "data.npz"
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr("x.npy", _forged_npy((1 << 40, 2)))
+    with pytest.raises(UserError, match=r"data.npz: array 'x' declares shape \[1099511627776, 2\]"):
+        read_data(tmp_path / "s.json")
+    data.write_bytes(b"this is not a zip file\n" * 10)
+    with pytest.raises(UserError, match="data.npz: not an .npz file"):
+        read_data(tmp_path / "s.json")

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..runfolder import INFO_FILE, MODEL_FILE, SAMPLES_FILE, SPEC_FILE, RunInfo, read_json
+from ..safeio import load_npz_arrays
 from ..spec import Spec, load_spec
 
 RUN_SPEC, RUN_MODEL, RUN_INFO, RUN_SAMPLES = SPEC_FILE, MODEL_FILE, INFO_FILE, SAMPLES_FILE
@@ -26,9 +27,21 @@ class ExportSource:
     columns: dict[str, list[str]] = field(default_factory=dict)
     #: Output name -> class names (run.json, else the spec's ``classes``).
     classes: dict[str, list[str]] = field(default_factory=dict)
-    #: Input name -> real rows (a run's validation sample), or None.
-    samples: dict[str, Any] | None = None
     _model: Any = None
+    _samples: Any = field(default=None, repr=False)
+    _samples_loaded: bool = field(default=False, repr=False)
+
+    @property
+    def samples(self) -> dict[str, Any] | None:
+        """Input name -> real rows (a run's validation sample), or None; read on first use only.
+
+        Only the ONNX check needs them, so other exports never open the file.
+        """
+        if not self._samples_loaded:
+            self._samples_loaded = True
+            if self.run_dir is not None:
+                self._samples = _load_samples(self.run_dir / RUN_SAMPLES, self.spec)
+        return self._samples
 
     @property
     def trained(self) -> bool:
@@ -79,16 +92,17 @@ def _load_samples(path: Path, spec: Spec) -> dict[str, Any] | None:
     import numpy as np
 
     filled = spec.checked()[0]
+    names = [inp["name"] for inp in filled["inputs"]]
+    loaded = load_npz_arrays(path, names, "the run's sample rows")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: np.asarray(data[name], dtype="float32") for name in data.files}
-    except (OSError, ValueError) as exc:
-        raise UserError(f"Cannot read the sample rows {path}: {exc}") from None
+        arrays = {name: np.asarray(array, dtype="float32") for name, array in loaded.items()}
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"Cannot read the sample rows {path}: expected numbers: {exc}") from None
     samples = {}
     for inp in filled["inputs"]:
         name, shape = inp["name"], tuple(inp["shape"])
         if name not in arrays:
-            raise UserError(f"Expected an array named {name!r} in {path}. Received: {sorted(arrays)}")
+            raise UserError(f"Expected an array named {name!r} in {path}. Received: {sorted(arrays)[:20]}")
         array = arrays[name]
         if array.shape[1:] != shape or len(array) == 0:
             raise UserError(
@@ -128,5 +142,4 @@ def load_source(source: str | os.PathLike[str] | dict[str, Any] | Spec) -> Expor
         info = RunInfo.from_json(read_json(path / RUN_INFO), str(path / RUN_INFO), status_required=False)
         columns.update(info.columns)
         classes.update(info.classes)
-    samples = _load_samples(path / RUN_SAMPLES, spec)
-    return ExportSource(spec, run_dir=path, columns=columns, classes=classes, samples=samples)
+    return ExportSource(spec, run_dir=path, columns=columns, classes=classes)

@@ -50,6 +50,7 @@ import numpy as np
 
 from ..data.table import label_text, read_csv_table, vanished_message
 from ..errors import UserError
+from ..safeio import load_npz_arrays, npz_members
 from ..spec import Spec, load_spec
 
 #: The three splits, in the order rows are assigned.
@@ -84,6 +85,7 @@ class _Source:
         self.format = "npz" if path.suffix.lower() == ".npz" else "csv"
         self._frame: Any = None
         self._npz: dict[str, np.ndarray] = {}
+        self._npz_members: dict[str, Any] = {}
         self._lines: np.ndarray | None = None
         if self.format == "npz":
             self._read_npz()
@@ -100,17 +102,11 @@ class _Source:
         self.rows = len(frame)
 
     def _read_npz(self) -> None:
-        try:
-            with np.load(self.path, allow_pickle=False) as archive:
-                self._npz = {key: archive[key] for key in archive.files}
-        except ValueError as exc:
-            raise UserError(
-                f"{self.path}: cannot read the .npz file: {exc}. Expected numeric or text arrays (no pickled objects)."
-            ) from None
-        except (OSError, EOFError) as exc:
-            raise UserError(f"{self.path}: cannot read the .npz file: {exc}") from None
-        self.columns = sorted(self._npz)
-        lengths = {key: (arr.shape[0] if arr.ndim else 0) for key, arr in self._npz.items()}
+        # Only the headers here: the arrays the mapping names are loaded in block(), each checked
+        # against the bytes the archive stores, so a small file cannot declare a huge array.
+        self._npz_members = npz_members(self.path, "a CSV or .npz data file")
+        self.columns = sorted(self._npz_members)
+        lengths = {key: (m.shape[0] if m.shape else 0) for key, m in self._npz_members.items()}
         if not lengths:
             raise UserError(f"{self.path}: the .npz file holds no arrays.")
         counts = set(lengths.values())
@@ -118,6 +114,20 @@ class _Source:
             detail = ", ".join(f"{k}: {v}" for k, v in sorted(lengths.items()))
             raise UserError(f"{self.path}: Expected every array to have the same number of rows. Received: {detail}")
         self.rows = counts.pop()
+
+    def _array(self, key: str) -> np.ndarray:
+        if key not in self._npz:
+            from .memory import available_bytes
+
+            size = self._npz_members[key].nbytes
+            room = available_bytes()
+            if room is not None and size > room[0]:
+                raise UserError(
+                    f"{self.path}: array {key!r} needs {size:,} bytes of memory; {room[0]:,} are available "
+                    f"({room[1]}). Expected data that fits in memory."
+                )
+            self._npz.update(load_npz_arrays(self.path, [key], members=self._npz_members))
+        return self._npz[key]
 
     # -- access
     def row_name(self, position: int) -> str:
@@ -145,8 +155,8 @@ class _Source:
             frame = self._frame.loc[:, columns]
             frame.columns = columns
             return frame
-        if name in self._npz:
-            array = self._npz[name]
+        if name in self._npz_members:
+            array = self._array(name)
             if array.ndim == 1:
                 array = array.reshape(-1, 1)
             array = array.reshape(array.shape[0], -1)
@@ -156,7 +166,7 @@ class _Source:
                     f"Expected {len(columns)}, one per column in data.columns.{name}."
                 )
             return pd.DataFrame(array, columns=columns)
-        missing = [c for c in columns if c not in self._npz]
+        missing = [c for c in columns if c not in self._npz_members]
         if missing:
             raise UserError(
                 f"{self.path}: no array {name!r} and no array for column {missing[0]!r} (data.columns.{name}, "
@@ -165,7 +175,7 @@ class _Source:
             )
         arrays = {}
         for column in columns:
-            array = self._npz[column]
+            array = self._array(column)
             if array.ndim != 1:
                 raise UserError(
                     f"{self.path}: array {column!r} (data.columns.{name}) has shape {list(array.shape)}. "
