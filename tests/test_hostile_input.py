@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +257,48 @@ def test_data_npz_with_a_forged_shape_or_not_a_zip_is_a_clear_error(tmp_path: Pa
     data.write_bytes(b"this is not a zip file\n" * 10)
     with pytest.raises(UserError, match="data.npz: not an .npz file"):
         read_data(tmp_path / "s.json")
+
+
+# --------------------------------------------------------------------------- 3. Python export of ordinary text
+
+
+@pytest.mark.parametrize("length", range(70, 90))
+def test_python_export_wraps_text_that_fits_the_indented_width_only(tmp_path: Path, length: int) -> None:
+    """Item 3: a 73-82 character description (or data path) was "internal error: Generated lines longer than 88"."""
+    from mlpdesigner.export import export_python
+
+    spec = json.loads(json.dumps(TINY_SPEC))
+    spec["description"] = ("word " * 40)[:length].rstrip() + "x" * (length - len(("word " * 40)[:length].rstrip()))
+    spec["data"]["path"] = "d" * (length - 4) + ".csv"
+    assert len(spec["description"]) == length and len(spec["data"]["path"]) == length
+    (tmp_path / "s.json").write_text(json.dumps(spec), "utf-8")
+    for with_training in (False, True):
+        out = tmp_path / f"m{int(with_training)}.py"
+        export_python(tmp_path / "s.json", out, with_training=with_training)
+        code = out.read_text("utf-8")
+        assert max(len(line) for line in code.splitlines()) <= 88
+        assert spec["description"] in "".join(_string_constants(code)) or spec["description"] in code
+
+
+def _string_constants(code: str) -> list[str]:
+    import ast
+
+    return [
+        node.value
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
+@pytest.mark.slow
+def test_script_generated_from_a_spec_with_text_labels_trains(tmp_path: Path) -> None:
+    """Item 3: a script from a spec (no run, so no class names) crashed at run time: int('versicolor')."""
+    spec = write_tiny(tmp_path, labels=("versicolor", "setosa"))
+    out = tmp_path / "train_tiny.py"
+    assert main(["export", str(spec), "--format", "python", "--with-training", "-o", str(out)]) == 0
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, str(out)], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ValueError" not in done.stderr

@@ -182,9 +182,9 @@ def _target_expr(output: dict[str, Any], columns: dict[str, list[str]]) -> Expr:
     task = output["task"]
     one_hot = output.get("label_format", "integer") == "one_hot"
     if task == "binary":
-        return Call("class_indices", [Raw("table"), name], suffix=".reshape(-1, 1)")
+        return Call("class_indices", [Raw("table"), name, Raw("2")], suffix=".reshape(-1, 1)")
     if task == "multiclass" and _label_column(output, columns):
-        indices = Call("class_indices", [Raw("table"), name])
+        indices = Call("class_indices", [Raw("table"), name, Raw(literal(output["units"]))])
         if one_hot:
             return Call("keras.utils.to_categorical", [indices, Raw(literal(output["units"]))])
         return indices

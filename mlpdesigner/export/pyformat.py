@@ -195,9 +195,8 @@ def format_expr(expr: Expr, indent: int, first_width: int, trailer: str = "") ->
     pad = INDENT * (indent + 1)
     inner_width = LINE_LENGTH - len(pad)
     if isinstance(expr, Str):
+        # A string that fits the indented width but not the first line still moves into parentheses.
         parts = _split_string(expr.value, inner_width)
-        if len(parts) == 1:
-            return [flat]
         return ["("] + [pad + p for p in parts] + [INDENT * indent + ")" + trailer]
     if isinstance(expr, Raw):
         return [flat]
