@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from mlpdesigner.cli import main
+from tests._export_support import example
 
 TINY_SPEC: dict[str, Any] = {
     "format": "mlpdesigner/1",
@@ -302,3 +304,118 @@ def test_script_generated_from_a_spec_with_text_labels_trains(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ValueError" not in done.stderr
+
+
+# --------------------------------------------------------------------------- 4. whole-number floats in integer fields
+
+
+def _integer_subschemas(node: Any, where: str = "#") -> list[str]:
+    """JSON pointers (into the schema) of every subschema that accepts integers."""
+    found = []
+    if isinstance(node, dict):
+        types = node.get("type")
+        if types == "integer" or (isinstance(types, list) and "integer" in types):
+            found.append(where)
+        elif node.get("$ref") == "#/$defs/positive_int":
+            found.append(where)
+        for key, child in node.items():
+            found += _integer_subschemas(child, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found += _integer_subschemas(child, f"{where}/{index}")
+    return found
+
+
+def test_every_integer_field_of_the_schema_refuses_whole_number_floats() -> None:
+    """Item 4 (every integer field of the schema): 16.0 and 1e2 validated, then broke train/export/summary."""
+    from mlpdesigner.resources import schema
+    from mlpdesigner.spec.schema import StrictValidator
+
+    document = schema()
+    fields = _integer_subschemas(document)
+    assert len(fields) >= 11 and "#/$defs/positive_int" in fields
+    for where in fields:
+        validator = StrictValidator({"$ref": where, "$defs": document["$defs"]})
+        assert validator.is_valid(1) or validator.is_valid(0) or validator.is_valid(2), where
+        for value in (16.0, 1e2, 1.0, 0.0):
+            assert not validator.is_valid(value), f"{where} accepts {value!r}"
+
+
+def _int_fields(node: Any, where: str = "") -> list[str]:
+    found = []
+    if isinstance(node, bool):
+        return found
+    if isinstance(node, int):
+        return [where]
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found += _int_fields(child, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found += _int_fields(child, f"{where}/{index}")
+    return found
+
+
+def _set(doc: Any, where: str, value: Any) -> None:
+    keys = where.split("/")[1:]
+    for key in keys[:-1]:
+        doc = doc[int(key)] if isinstance(doc, list) else doc[key]
+    last = keys[-1]
+    if isinstance(doc, list):
+        doc[int(last)] = value
+    else:
+        doc[last] = value
+
+
+def test_whole_number_floats_are_refused_at_their_pointer_in_real_specs() -> None:
+    """Item 4: in every starter design and the kitchen-sink design, each integer written as N.0 is an error there."""
+    from mlpdesigner.resources import example_names, schema
+    from mlpdesigner.spec import validate_spec
+    from tests._export_support import kitchen_sink, with_data
+
+    designs = [example(name) for name in example_names()] + [with_data(kitchen_sink())]
+    designs.append({**TINY_SPEC, "training": {**TINY_SPEC["training"], "steps_per_execution": 4}})
+    integer_names = {_field_name(where) for where in _integer_subschemas(schema())}
+    checked = set()
+    for design in designs:
+        for where in _int_fields(design):
+            broken = json.loads(json.dumps(design))
+            value = float(_get(design, where))
+            _set(broken, where, value)
+            errors = [p for p in validate_spec(broken) if p.is_error]
+            if re.sub(r"/\d+$", "", where).rsplit("/", 1)[-1] not in integer_names:
+                assert not errors, f"{where} is a number field; {value!r} must stay valid"
+                continue
+            assert any(p.path == where for p in errors), (where, [(p.path, p.message) for p in errors])
+            checked.add(re.sub(r"/\d+", "/#", where))
+    assert {
+        "/network/layers/#/units",
+        "/inputs/#/shape/#",
+        "/training/seed",
+        "/training/epochs",
+        "/training/batch_size",
+        "/outputs/#/units",
+        "/training/steps_per_execution",
+    } <= checked
+
+
+def _field_name(schema_pointer: str) -> str:
+    """The property a schema location describes: ``#/$defs/dense/properties/units`` -> units."""
+    parts = [p for p in schema_pointer.split("/") if p not in ("items", "oneOf", "anyOf") and not p.isdigit()]
+    return parts[-1]
+
+
+def _get(doc: Any, where: str) -> Any:
+    for key in where.split("/")[1:]:
+        doc = doc[int(key)] if isinstance(doc, list) else doc[key]
+    return doc
+
+
+def test_whole_number_float_message_says_how_to_write_it(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Item 4: the refusal names the pointer, line and column, and the integer to write."""
+    spec = json.loads(json.dumps(TINY_SPEC))
+    spec["network"]["layers"][0]["units"] = 16.0
+    (tmp_path / "s.json").write_text(json.dumps(spec, indent=2).replace("16.0", "1.6e1"), "utf-8")
+    assert main(["validate", str(tmp_path / "s.json")]) == 1
+    out = capsys.readouterr().out
+    assert "/network/layers/0/units" in out and "write it as 16" in out

@@ -9,7 +9,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from ..resources import schema as load_schema
@@ -26,19 +26,31 @@ _JSON_TYPES = {
 }
 
 
+def _is_strict_integer(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+#: Draft 2020-12 counts 16.0 and 1e2 as integers; Keras, the exported code and ``range()`` do not.
+#: One rule everywhere: an integer field takes an integer literal, anything else is refused at its pointer.
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer),
+)
+
+
 @lru_cache(maxsize=1)
 def _document_validator() -> Draft202012Validator:
     """The spec schema with layers left to :func:`_cached_layer_problems` (validated one by one, cached)."""
     Draft202012Validator.check_schema(load_schema())
     schema = copy.deepcopy(load_schema())
     schema["$defs"]["layer"] = True
-    return Draft202012Validator(schema)
+    return StrictValidator(schema)
 
 
 @lru_cache(maxsize=1)
 def _layer_validator() -> Draft202012Validator:
     schema = load_schema()
-    return Draft202012Validator({"$ref": "#/$defs/layer", "$defs": schema["$defs"]})
+    return StrictValidator({"$ref": "#/$defs/layer", "$defs": schema["$defs"]})
 
 
 @lru_cache(maxsize=8192)
@@ -120,9 +132,12 @@ def _problems_for(error: ValidationError) -> list[Problem]:
         return [Problem("error", code, where, message)]
 
     if kw == "type":
+        wanted = [value] if isinstance(value, str) else value
+        whole = isinstance(inst, float) and inst.is_integer() and "integer" in wanted
         return one(
             "E201",
-            f"Expected {_expected_type(value)} for {name}. Received: {_type_name(inst)} {_describe(inst)}",
+            f"Expected {_expected_type(value)} for {name}. Received: {_type_name(inst)} {_describe(inst)}"
+            + (f" (write it as {int(inst)}, without a decimal point or exponent)" if whole else ""),
         )
     if kw == "required":
         missing = [key for key in value if isinstance(inst, dict) and key not in inst]
