@@ -419,3 +419,78 @@ def test_whole_number_float_message_says_how_to_write_it(tmp_path: Path, capsys:
     assert main(["validate", str(tmp_path / "s.json")]) == 1
     out = capsys.readouterr().out
     assert "/network/layers/0/units" in out and "write it as 16" in out
+
+
+# --------------------------------------------------------------------------- 5. special files as input
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 120, memory: int = 3 << 30) -> subprocess.CompletedProcess:
+    """The CLI in a child process under an address-space limit and a time limit."""
+    code = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))\n"
+        "from mlpdesigner.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_a_fifo_as_spec_is_refused_without_waiting(tmp_path: Path) -> None:
+    """Item 5: a FIFO as the spec hung validate, summary and the designer forever."""
+    fifo = tmp_path / "spec.json"
+    os.mkfifo(fifo)
+    for command in (["validate"], ["summary"], ["export", "--format", "python", "-o", "x.py"]):
+        args = [command[0], str(fifo), *command[1:]]
+        done = run_cli(*args, cwd=tmp_path, timeout=60)
+        assert done.returncode in (1, 2), (args, done.stderr)
+        assert "named pipe (FIFO)" in done.stdout + done.stderr, (args, done.stdout, done.stderr)
+    shot = subprocess.run(
+        [sys.executable, "-m", "mlpdesigner", "gui", str(fifo), "--screenshot", str(tmp_path / "s.png")],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shot.returncode == 2 and "named pipe (FIFO)" in shot.stderr
+
+
+def test_dev_zero_as_spec_or_data_is_refused_before_reading(tmp_path: Path) -> None:
+    """Item 5: /dev/zero was read until memory ran out (the 16 MiB limit was checked after reading)."""
+    done = run_cli("validate", "/dev/zero", cwd=tmp_path, timeout=60, memory=1 << 30)
+    assert done.returncode == 2 and "/dev/zero" in done.stdout and "it is a device" in done.stdout
+    spec = write_tiny(tmp_path)
+    done = run_cli("train", str(spec), "--data", "/dev/zero", cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and "/dev/zero: it is a device. Expected a CSV or .npz data file" in done.stderr
+
+
+def test_designer_refuses_a_fifo_with_a_message(qtbot: Any, tmp_path: Path) -> None:
+    """Item 5: opening a FIFO in the designer shows an error instead of freezing the window."""
+    import threading
+    import time
+
+    pytest.importorskip("pytestqt")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gui_helpers import close_clean, make_window
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    stop = time.monotonic() + 10
+
+    def unblock() -> None:  # only matters for code that opens the FIFO blocking: give it a writer
+        while time.monotonic() < stop:
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                time.sleep(0.05)
+
+    threading.Thread(target=unblock, daemon=True).start()
+    window = make_window(qtbot, tmp_path)
+    assert not window.open_file(fifo)
+    assert "named pipe (FIFO)" in window.dialogs.errors[0][1]
+    close_clean(window)

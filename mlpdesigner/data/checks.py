@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..safeio import check_input_file
 from ..spec.defaults import task_defaults_patch
 from ..spec.paths import relative_path
 from .table import label_text, read_csv_table
@@ -33,7 +34,7 @@ _ID_NAME = re.compile(r"(^|[_\s-])(id|index|idx|key|uuid|row)$|^(id|index|idx|uu
 
 def read_table(path: str | os.PathLike[str]) -> Any:
     """The CSV file as a pandas DataFrame (``.tsv`` tab-separated); UserError naming the file when unreadable."""
-    file = Path(path)
+    file = check_input_file(path, "a CSV file")
     if not file.is_file():
         raise UserError(f"Data file not found: {file}. Expected a CSV file.")
     if file.suffix.lower() == ".npz":

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..errors import UserError
 from ..runfolder import RunStatus
+from ..safeio import check_input_file
 from .main_window import DEFAULT_EXAMPLE, MainWindow
 
 SCREENSHOT_SIZE = (1280, 800)
@@ -95,6 +96,8 @@ def run_gui(args: argparse.Namespace) -> int:
     epochs = getattr(args, "epochs", None)
     if file and not Path(file).exists():
         raise UserError(f"Cannot open {file}: no such file", hint="check the path")
+    if file:
+        check_input_file(file, "a design file")  # a FIFO would hang the window before it shows
     if train and not file:
         raise UserError("--train needs a design FILE with a data section", hint="mlpdesigner gui FILE --train")
     if epochs is not None and epochs < 1:

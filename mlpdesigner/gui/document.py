@@ -16,8 +16,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ..atomic import atomic_write_text
+from ..safeio import read_regular
 from ..spec import Spec, analyze, apply_patch, dumps, parse_text
-from ..spec.jsonloc import JSONProblem, decode_bytes
+from ..spec.jsonloc import MAX_FILE_BYTES, JSONProblem, decode_bytes
 from ..spec.problems import Problem
 
 
@@ -111,7 +112,7 @@ class Document(QObject):
         Raises OSError when the file cannot be read at all.
         """
         file = Path(path)
-        data = file.read_bytes()
+        data = read_regular(file, MAX_FILE_BYTES)  # a FIFO or device is refused without blocking
         try:
             text = decode_bytes(data)
             decode_problem = None

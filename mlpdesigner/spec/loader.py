@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..safeio import NotRegularFileError, read_regular
 from .defaults import apply_task_defaults, fill_schema_defaults
-from .jsonloc import JSONProblem, SourceMap, decode_bytes, parse_json
+from .jsonloc import MAX_FILE_BYTES, JSONProblem, SourceMap, decode_bytes, parse_json
 from .lint import lint_problems
 from .paths import resolve_path
 from .plan import Plan, PlanError, build_plan
@@ -124,12 +126,27 @@ def parse_text(text: str, path: Path | None = None) -> Spec:
     return analyze(raw, text=text, path=path)
 
 
+def _size_of(file: Path) -> str:
+    try:
+        return f"{file.stat().st_size:,} bytes"
+    except OSError:
+        return "a larger file"
+
+
 def read_file(path: str | os.PathLike[str]) -> Spec:
     """Read and analyze a spec file; unreadable files become E101/E102 problems."""
     file = Path(path)
     try:
-        data = file.read_bytes()
+        # Opened without blocking and refused unless a regular file: a FIFO would hang, /dev/zero never end.
+        data = read_regular(file, MAX_FILE_BYTES)
+    except NotRegularFileError as exc:
+        message = f"Cannot read the file: {exc.strerror}. Expected a spec file"
+        return Spec(raw=None, path=file, problems=[Problem("error", "E101", "", message, 1, 1)])
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            size = _size_of(file)
+            message = f"Expected a spec file of at most {MAX_FILE_BYTES // (1024 * 1024)} MiB. Received: {size}"
+            return Spec(raw=None, path=file, problems=[Problem("error", "E107", "", message, 1, 1)])
         reason = exc.strerror or str(exc)
         return Spec(
             raw=None, path=file, problems=[Problem("error", "E101", "", f"Cannot read the file: {reason}", 1, 1)]

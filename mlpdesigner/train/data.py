@@ -50,7 +50,7 @@ import numpy as np
 
 from ..data.table import label_text, read_csv_table, vanished_message
 from ..errors import UserError
-from ..safeio import load_npz_arrays, npz_members
+from ..safeio import check_input_file, load_npz_arrays, npz_members
 from ..spec import Spec, load_spec
 
 #: The three splits, in the order rows are assigned.
@@ -486,6 +486,7 @@ def read_data(
     """
     spec = load_spec(spec)
     path = _resolve_path(spec, data_path)
+    check_input_file(path, "a CSV or .npz data file")  # a FIFO would block, /dev/zero never end
     if not path.is_file():
         where = f" (data.path in {spec.path})" if data_path is None and spec.path else ""
         raise UserError(f"Data file not found: {path}{where}. Expected an existing CSV or .npz file.")
