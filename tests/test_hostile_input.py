@@ -494,3 +494,51 @@ def test_designer_refuses_a_fifo_with_a_message(qtbot: Any, tmp_path: Path) -> N
     assert not window.open_file(fifo)
     assert "named pipe (FIFO)" in window.dialogs.errors[0][1]
     close_clean(window)
+
+
+# --------------------------------------------------------------------------- 6. minified specs in the designer
+
+
+def test_minified_spec_marks_a_bounded_number_of_problems_per_line(qtbot: Any, tmp_path: Path) -> None:
+    """Item 6: 1,000 unknown keys on one line froze the designer (> 300 s); every mark walked the line.
+
+    The line is tinted once; underlines stop at MAX_MARKS_PER_LINE; the problems panel still lists all.
+    """
+    pytest.importorskip("pytestqt")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gui_helpers import close_clean, make_window
+
+    from mlpdesigner.gui.json_view import MAX_MARKS_PER_LINE
+
+    spec = json.loads(json.dumps(TINY_SPEC))
+    for index in range(300):
+        spec[f"unknown_{index}"] = index
+    path = tmp_path / "minified.json"
+    path.write_text(json.dumps(spec), "utf-8")
+    window = make_window(qtbot, tmp_path, file=path)
+    view = window.json_view
+    assert len(view.line_problems[1]) >= 300
+    assert len(view.extraSelections()) == 1 + MAX_MARKS_PER_LINE
+    assert len(window.problems.problems) >= 300
+    close_clean(window)
+
+
+def test_highlighter_colours_tokens_of_a_minified_line(qtbot: Any) -> None:
+    """Item 6: the one-pass highlighter keeps the colours: keys, strings (numbers and literals inside stay strings)."""
+    from PySide6.QtGui import QTextDocument
+
+    from mlpdesigner.gui.json_view import JsonHighlighter
+
+    text = '{"k1": "true 12", "n": -1.5e3, "b": [true, null], "s": "a\\"b": 1}'
+    document = QTextDocument()
+    document.setPlainText(text)
+    highlighter = JsonHighlighter(document)
+    highlighter.rehighlight()
+    formats = document.firstBlock().layout().formats()
+    spans = {text[f.start : f.start + f.length]: f.format.foreground().color().name() for f in formats}
+    assert spans['"k1"'] == spans['"n"'] == "#1d4ed8"
+    assert spans['"true 12"'] == "#15803d"
+    assert spans["-1.5e3"] == "#b45309"
+    assert spans["true"] == spans["null"] == "#7c3aed"
+    assert spans["{"] == spans["["] == "#475569"
+    assert spans['"a\\"b"'] == "#1d4ed8"

@@ -25,6 +25,8 @@ from .document import Document
 
 #: Milliseconds of quiet typing before the text is re-validated.
 DEBOUNCE_MS = 300
+#: Underlined problems per line at most (the line tint and the problems panel show the rest).
+MAX_MARKS_PER_LINE = 50
 
 SEVERITY_COLORS = {"error": QColor("#dc2626"), "warning": QColor("#d97706"), "info": QColor("#2563eb")}
 SUBJECT_TINT = QColor(37, 99, 235, 22)
@@ -42,28 +44,32 @@ def _format(color: str, bold: bool = False) -> QTextCharFormat:
 
 
 class JsonHighlighter(QSyntaxHighlighter):
-    """Keys, strings, numbers, literals and brackets in distinct colours."""
+    """Keys, strings, numbers, literals and brackets in distinct colours.
 
-    RULES = [
-        (re.compile(r'"(?:[^"\\]|\\.)*"'), _format("#15803d")),
-        (re.compile(r"-?\b\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b"), _format("#b45309")),
-        (re.compile(r"\b(?:true|false|null)\b"), _format("#7c3aed", bold=True)),
-        (re.compile(r"[{}\[\]]"), _format("#475569", bold=True)),
-    ]
-    KEY = (re.compile(r'("(?:[^"\\]|\\.)*")\s*:'), _format("#1d4ed8", bold=True))
+    One left-to-right pass of a single alternation per line, so the time is
+    linear in the line's length however many tokens a minified spec puts on it.
+    """
+
+    TOKEN = re.compile(
+        r'(?P<key>"(?:[^"\\]|\\.)*")(?=\s*:)'
+        r'|(?P<string>"(?:[^"\\]|\\.)*")'
+        r"|(?P<number>-?\b\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b)"
+        r"|(?P<literal>\b(?:true|false|null)\b)"
+        r"|(?P<bracket>[{}\[\]])"
+    )
+    FORMATS = {
+        "key": _format("#1d4ed8", bold=True),
+        "string": _format("#15803d"),
+        "number": _format("#b45309"),
+        "literal": _format("#7c3aed", bold=True),
+        "bracket": _format("#475569", bold=True),
+    }
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
-        taken: list[tuple[int, int]] = []
-        pattern, fmt = self.KEY
-        for match in pattern.finditer(text):
-            self.setFormat(match.start(1), match.end(1) - match.start(1), fmt)
-            taken.append((match.start(1), match.end(1)))
-        for pattern, fmt in self.RULES:
-            for match in pattern.finditer(text):
-                if any(a <= match.start() < b for a, b in taken):
-                    continue
-                self.setFormat(match.start(), match.end() - match.start(), fmt)
-                taken.append((match.start(), match.end()))
+        for match in self.TOKEN.finditer(text):
+            kind = match.lastgroup
+            assert kind is not None
+            self.setFormat(match.start(), match.end() - match.start(), self.FORMATS[kind])
 
 
 class _Gutter(QWidget):
@@ -217,14 +223,20 @@ class JsonView(QPlainTextEdit):
             whole.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
             whole.cursor = QTextCursor(block)
             selections.append(whole)
+            # One underline per column, and a bounded number per line: painting a minified line
+            # costs time per mark, and the problems panel lists every problem anyway.
+            marked: set[int] = set()
             for problem in items:
+                if problem.column in marked or len(marked) >= MAX_MARKS_PER_LINE:
+                    continue
+                marked.add(problem.column or 1)
                 mark = QTextEdit.ExtraSelection()
                 mark.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
                 mark.format.setUnderlineColor(SEVERITY_COLORS[problem.severity])
                 cursor = QTextCursor(block)
                 column = max(0, (problem.column or 1) - 1)
-                cursor.movePosition(QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.MoveAnchor,
-                                    min(column, max(0, block.length() - 1)))
+                # setPosition jumps; moving Right column times walked the line once per problem.
+                cursor.setPosition(block.position() + min(column, max(0, block.length() - 1)))
                 cursor.movePosition(QTextCursor.MoveOperation.EndOfWord, QTextCursor.MoveMode.KeepAnchor)
                 if not cursor.hasSelection():
                     cursor.movePosition(QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.KeepAnchor)
@@ -241,8 +253,7 @@ class JsonView(QPlainTextEdit):
         block = self.document_text().findBlockByNumber(max(0, line - 1))
         cursor = QTextCursor(block)
         column = max(0, (column or 1) - 1)
-        cursor.movePosition(QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.MoveAnchor,
-                            min(column, max(0, block.length() - 1)))
+        cursor.setPosition(block.position() + min(column, max(0, block.length() - 1)))
         self.setTextCursor(cursor)
         self.centerCursor()
 
