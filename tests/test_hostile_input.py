@@ -542,3 +542,23 @@ def test_highlighter_colours_tokens_of_a_minified_line(qtbot: Any) -> None:
     assert spans["true"] == spans["null"] == "#7c3aed"
     assert spans["{"] == spans["["] == "#475569"
     assert spans['"a\\"b"'] == "#1d4ed8"
+
+
+# --------------------------------------------------------------------------- 8. ragged CSV rows
+
+
+def test_rows_with_one_more_field_than_the_header_are_an_error_naming_the_row(tmp_path: Path) -> None:
+    """Item 8: pandas took the first field as the index and training "completed" on shifted columns."""
+    from mlpdesigner.data.checks import read_table
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.train.data import read_data
+
+    spec = write_tiny(tmp_path)
+    lines = (tmp_path / "data.csv").read_text("utf-8").splitlines()
+    shifted = [lines[0]] + [f"{i},{line}" for i, line in enumerate(lines[1:])]
+    (tmp_path / "data.csv").write_text("\n".join(shifted) + "\n", "utf-8")
+    expected = r"data.csv: row 2 has 4 fields but the header names 3 columns"
+    with pytest.raises(UserError, match=expected):
+        read_data(spec)
+    with pytest.raises(UserError, match=expected):
+        read_table(tmp_path / "data.csv")

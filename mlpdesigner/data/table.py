@@ -46,7 +46,7 @@ def read_csv_table(path: str | os.PathLike[str]) -> Table:
 
     file = Path(path)
     try:
-        frame = pd.read_csv(file, sep=separator(file), skip_blank_lines=False, low_memory=False)
+        frame = read_csv_strict(file, separator(file), skip_blank_lines=False, low_memory=False)
     except pd.errors.EmptyDataError:
         raise UserError(f"{file}: the data file is empty. Expected a header line and data rows.") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -60,6 +60,42 @@ def read_csv_table(path: str | os.PathLike[str]) -> Table:
         frame = frame.loc[~blank].reset_index(drop=True)
         lines = lines[~blank]
     return Table(frame, lines)
+
+
+def read_csv_strict(path: Path, sep: str, **options: Any) -> Any:
+    """``pandas.read_csv`` that never takes the first field as the row index.
+
+    pandas does that when rows have one more field than the header, which
+    silently shifts every column by one; here it is a :class:`UserError`
+    naming the first such row.
+    """
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(path, sep=sep, index_col=False, **options)
+    if any(issubclass(w.category, pd.errors.ParserWarning) and "Length of header" in str(w.message) for w in caught):
+        raise UserError(ragged_rows_message(path, sep))
+    return frame
+
+
+def ragged_rows_message(path: Path, sep: str) -> str:
+    """The error for a CSV file whose rows have more fields than its header, naming the first such row."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        header = next(reader, [])
+        for row in reader:
+            if row and len(row) != len(header):
+                return (
+                    f"{path}: row {reader.line_num} has {len(row)} fields but the header names {len(header)} "
+                    "columns. Expected as many fields in every row as in the header (an extra field would "
+                    "shift every column by one)."
+                )
+    return f"{path}: rows have more fields than the header names columns. Expected as many fields in every row."
 
 
 def label_text(value: Any) -> str:
