@@ -32,6 +32,7 @@ from typing import Any
 
 from .atomic import atomic_write_text
 from .errors import UserError
+from .safeio import csv_safe
 
 SPEC_FILE = "spec.json"
 MODEL_FILE = "model.keras"
@@ -372,10 +373,10 @@ def write_history(run_dir: Path, history: list[dict[str, Any]]) -> None:
     for row in history:
         keys += [k for k in row if k not in keys]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=keys or ["epoch"], lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([csv_safe(k) for k in keys or ["epoch"]])  # names come from the spec: no formulas
     for row in history:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in keys})
+        writer.writerow([csv_safe("" if row.get(k) is None else row.get(k)) for k in keys])
     atomic_write_text(run_dir / HISTORY_FILE, buffer.getvalue())
 
 

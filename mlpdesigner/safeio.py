@@ -213,3 +213,23 @@ def load_npz_arrays(
     except Exception as exc:  # noqa: BLE001 - zipfile raises its own errors for a damaged member
         raise UserError(f"{path}: cannot read the .npz file: {type(exc).__name__}: {exc}") from None
     return arrays
+
+
+# --------------------------------------------------------------------------- CSV output
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A text cell that no spreadsheet runs as a formula: a leading ``'`` before ``= + - @`` tab or CR.
+
+    Numbers, and text that reads as a number (``-1.5``, ``+3``), are left alone.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value

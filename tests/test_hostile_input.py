@@ -562,3 +562,33 @@ def test_rows_with_one_more_field_than_the_header_are_an_error_naming_the_row(tm
         read_data(spec)
     with pytest.raises(UserError, match=expected):
         read_table(tmp_path / "data.csv")
+
+
+# --------------------------------------------------------------------------- 9. CSV formula injection
+
+
+def test_csv_safe_neutralizes_formulas_but_not_negative_numbers() -> None:
+    """Item 9 (OWASP): = + - @ tab CR at the start get a leading quote; -1.5 and +3 stay numbers."""
+    from mlpdesigner.safeio import csv_safe
+
+    for formula in ("=1+1", "+cmd|' /C calc'!A0", "-2+3+cmd", "@SUM(A1)", "\t=1", "\r=1"):
+        assert csv_safe(formula) == "'" + formula
+    for plain in ("-1.5", "+3", "-1e5", "setosa", "", "a=b", 3, -2.5):
+        assert csv_safe(plain) == plain
+
+
+@pytest.mark.slow
+def test_predict_output_has_no_live_formulas(trained_run: Path, tmp_path: Path) -> None:
+    """Item 9: class labels learned from the data were written verbatim into predict's cells and headers."""
+    import csv
+
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(trained_run), "--data", str(trained_run.parent / "data.csv"), "-o", str(out)]) == 0
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    labels = {row[0] for row in rows[1:]}
+    assert labels <= {'\'=HYPERLINK("http://x")', "'+cmd|' /C calc'!A0"} and labels
+    cells = [cell for row in rows for cell in row]
+    for cell in cells:
+        if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            float(cell)  # only numbers may start that way

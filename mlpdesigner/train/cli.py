@@ -45,7 +45,7 @@ import numpy as np
 from .. import runfolder
 from ..errors import UserError
 from ..runfolder import RunInfo, RunStatus
-from ..safeio import check_output_file
+from ..safeio import check_output_file, csv_safe
 from ..spec import Spec, SpecError, load_spec
 from .progress import BarReporter, JsonlReporter, QuietReporter, Reporter, StopRequest
 
@@ -288,6 +288,11 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         predictions = {names[0]: np.asarray(raw)}
     frame = pd.DataFrame(prediction_columns(spec, info, predictions))
+    # Labels and header names come from the training data: neutralize anything a spreadsheet would run.
+    frame.columns = [csv_safe(str(c)) for c in frame.columns]
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(csv_safe)
     try:
         atomic_write_text(output, frame.to_csv(index=False, float_format="%.7g", lineterminator="\n"))
     except OSError as exc:
