@@ -395,6 +395,8 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RunFolderError(f"{path}:{exc.lineno}:{exc.colno}: Expected JSON. Received: {exc.msg}") from None
+    except RecursionError:
+        raise RunFolderError(f"{path}: Expected a run record. Received: JSON nested too deeply to read") from None
 
 
 def read_info(run_dir: str | os.PathLike[str]) -> RunInfo:

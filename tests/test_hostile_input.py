@@ -592,3 +592,70 @@ def test_predict_output_has_no_live_formulas(trained_run: Path, tmp_path: Path) 
     for cell in cells:
         if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
             float(cell)  # only numbers may start that way
+
+
+# --------------------------------------------------------------------------- 11. interrupted runs
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_is_not_exported(trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Item 11: killed right after the last epoch, model.keras existed with run.json "running"; export said 0."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    info = json.loads((run / "run.json").read_text("utf-8"))
+    info.update(status="running", pid=_dead_pid(), pid_start=None)
+    (run / "run.json").write_text(json.dumps(info), "utf-8")
+    for fmt, name in (("python", "m.py"), ("keras", "m.keras"), ("onnx", "m.onnx")):
+        assert main(["export", str(run), "--format", fmt, "-o", str(tmp_path / name)]) == 2
+        assert "the run was interrupted" in capsys.readouterr().err
+        assert not (tmp_path / name).exists()
+
+
+@pytest.mark.slow
+def test_a_double_sigterm_records_stopped(tmp_path: Path) -> None:
+    """Item 11: a second SIGTERM exited 130 and left run.json saying "running"."""
+    import signal
+
+    spec = write_tiny(tmp_path, rows=400)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlpdesigner",
+            "train",
+            str(spec),
+            "--epochs",
+            "100000",
+            "--batch-size",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+            "--progress",
+            "jsonl",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    for line in child.stdout:
+        if json.loads(line).get("event") == "epoch":
+            break
+    child.send_signal(signal.SIGTERM)
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=120)
+    assert child.returncode in (0, 130)
+    info = json.loads((tmp_path / "run" / "run.json").read_text("utf-8"))
+    assert info["status"] == "stopped", info
+    assert "SIGTERM" in info["reason"]

@@ -42,6 +42,7 @@ help an MLP reliably. ``bench/train_speed.py`` measures it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import os
@@ -586,6 +587,20 @@ def finish(prepared: Prepared, run_dir: Path, info: RunInfo, status: RunStatus, 
     return status, reason, metrics
 
 
+def record_hard_stop(run_dir: Path, info: RunInfo, history: list[dict[str, Any]], stop: StopRequest) -> None:
+    """Record a run stopped at once (a second signal): status "stopped", no model saved."""
+    info.status = RunStatus.STOPPED
+    first = stop.reason or "stopped"
+    saved = (run_dir / runfolder.MODEL_FILE).is_file()
+    info.reason = f"{first}; a second signal stopped it at once" + ("" if saved else " (the model was not saved)")
+    info.epochs_completed = len(history)
+    info.timings.update(ended=_now())
+    with contextlib.suppress(OSError):
+        runfolder.write_history(run_dir, history)
+    with contextlib.suppress(OSError):
+        runfolder.write_info(run_dir, info)
+
+
 def train(
     spec_source: Spec | str | os.PathLike[str] | dict[str, Any],
     *,
@@ -623,10 +638,14 @@ def train(
     settings = prepared.settings
     monitor = RunMonitor(reporter, stop, epochs=settings.epochs, steps=settings.steps_per_epoch)
     t_fit = time.monotonic()
-    failure = fit_or_failure(prepared, monitor)
-    train_seconds = time.monotonic() - t_fit
-    status, reason = classify_ending(failure, monitor.nan_message, stop, prepared.callbacks)
-    status, reason, metrics = finish(prepared, run_dir, info, status, reason, monitor.history, train_seconds)
+    try:
+        failure = fit_or_failure(prepared, monitor)
+        train_seconds = time.monotonic() - t_fit
+        status, reason = classify_ending(failure, monitor.nan_message, stop, prepared.callbacks)
+        status, reason, metrics = finish(prepared, run_dir, info, status, reason, monitor.history, train_seconds)
+    except KeyboardInterrupt:  # a second SIGINT/SIGTERM: stop at once, but the record says so
+        record_hard_stop(run_dir, info, monitor.history, stop)
+        raise
     reporter.end(
         {
             "status": status.value,
