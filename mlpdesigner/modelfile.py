@@ -105,6 +105,18 @@ ALLOWED_CLASSES = {
     "__tensor__",
 }
 
+#: Functions a model file may name (``{"class_name": "function", "config": NAME}``) and the modules they
+#: may come from: the activations, losses and metrics MLP Designer's schema offers, nothing else (not,
+#: for example, ``keras.layers.deserialize``, which would build arbitrary objects at inference).
+ALLOWED_FUNCTIONS = {
+    "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "tanh", "sigmoid", "softplus",
+    "softmax", "mean_squared_error", "mse", "mean_absolute_error", "mae", "huber", "log_cosh",
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "accuracy",
+}
+FUNCTION_MODULES = {"keras.activations", "keras.losses", "keras.metrics"}
+#: Keys whose string values Keras resolves to functions; only ALLOWED_FUNCTIONS may appear there.
+FUNCTION_KEYS = {"activation"}
+
 #: What a .keras zip may contain.
 ALLOWED_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "assets/"}
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
@@ -171,11 +183,27 @@ def _walk(node: Any, where: str, path: Path) -> None:
                         f"{path}: refusing to load a model that references module {module!r} "
                         f"(at {at or '/'} in config.json). Expected Keras' own modules only",
                     )
+                if name == "function" and (
+                    module not in FUNCTION_MODULES or not isinstance(item.get("config"), str)
+                    or item["config"] not in ALLOWED_FUNCTIONS
+                ):
+                    raise UserError(
+                        f"{path}: refusing to load a model that calls the function "
+                        f"{str(module)[:80]}.{str(item.get('config'))[:80]} (at {at or '/'} in config.json). "
+                        "Expected only the activations, losses and metrics MLP Designer builds",
+                    )
                 registered = item.get("registered_name")
                 if registered not in (None, name) and not str(registered).startswith(("keras", "Functional")):
                     raise UserError(
                         f"{path}: refusing to load a model with the custom object {registered!r} "
                         f"(at {at or '/'} in config.json)",
+                    )
+            for key in FUNCTION_KEYS:
+                value = item.get(key)
+                if isinstance(value, str) and value not in ALLOWED_FUNCTIONS:
+                    raise UserError(
+                        f"{path}: refusing to load a model with the {key} {value[:80]!r} (at {at or '/'}/{key} in "
+                        "config.json). Expected one of the activations MLP Designer builds",
                     )
             stack.extend((v, f"{at}/{k}") for k, v in item.items())
         elif isinstance(item, list):

@@ -659,3 +659,51 @@ def test_a_double_sigterm_records_stopped(tmp_path: Path) -> None:
     info = json.loads((tmp_path / "run" / "run.json").read_text("utf-8"))
     assert info["status"] == "stopped", info
     assert "SIGTERM" in info["reason"]
+
+
+# --------------------------------------------------------------------------- 12. model-file allow-list
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "activation, match",
+    [
+        (
+            {
+                "module": "keras.layers",
+                "class_name": "function",
+                "config": "deserialize",
+                "registered_name": "function",
+            },
+            "calls the function keras.layers.deserialize",
+        ),
+        (
+            {
+                "module": "keras.activations",
+                "class_name": "function",
+                "config": "deserialize",
+                "registered_name": "function",
+            },
+            "calls the function keras.activations.deserialize",
+        ),
+        ("deserialize", "with the activation 'deserialize'"),
+    ],
+    ids=["layers-deserialize", "activations-deserialize", "string"],
+)
+def test_model_file_may_name_only_the_functions_mlp_designer_builds(
+    trained_run: Path, tmp_path: Path, activation: Any, match: str
+) -> None:
+    """Item 12: an activation naming keras.layers.deserialize passed the check and ran at inference."""
+    import zipfile
+
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.modelfile import check_keras_file
+
+    with zipfile.ZipFile(trained_run / "model.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    config["config"]["layers"][1]["config"]["activation"] = activation
+    forged = tmp_path / "model.keras"
+    _rewrite_zip(trained_run / "model.keras", forged, {"config.json": json.dumps(config).encode()})
+    with pytest.raises(UserError, match=re.escape(match)):
+        check_keras_file(forged)
+    check_keras_file(trained_run / "model.keras")
