@@ -707,3 +707,44 @@ def test_model_file_may_name_only_the_functions_mlp_designer_builds(
     with pytest.raises(UserError, match=re.escape(match)):
         check_keras_file(forged)
     check_keras_file(trained_run / "model.keras")
+
+
+# --------------------------------------------------------------------------- 10. disk full during train
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Any:
+    """Mount a tmpfs of the given size (root only); unmounted afterwards."""
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        folder = tmp_path / f"disk-{size}"
+        folder.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["8k", "24k", "40k"])
+def test_disk_full_during_train_is_a_clean_recorded_failure(tmp_path: Path, tiny_disk: Any, size: str) -> None:
+    """Item 10: with little space left, train ended in an internal error (ENOSPC) with run.json "running"."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    spec = write_tiny(tmp_path)
+    run = tiny_disk(size) / "run"
+    done = run_cli("train", str(spec), "--out", str(run), cwd=tmp_path, timeout=300)
+    assert done.returncode in (1, 2), done.stderr
+    assert "internal error" not in done.stderr and "No space left on device" in done.stderr + done.stdout
+    if (run / "run.json").exists():
+        info = json.loads((run / "run.json").read_text("utf-8"))
+        assert info["status"] == "failed" and "No space left on device" in info["reason"]
+        assert not (run / "model.keras").exists() or info["status"] == "completed"

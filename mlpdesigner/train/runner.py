@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import json
 import os
 import platform
 import sys
@@ -584,7 +585,35 @@ def finish(prepared: Prepared, run_dir: Path, info: RunInfo, status: RunStatus, 
         runfolder.write_info(run_dir, info)
     except OSError as exc:
         status, reason = RunStatus.FAILED, f"cannot write the run folder {run_dir}: {exc.strerror or exc}"
+        # A model without its record must not look usable; removing it also frees room for run.json.
+        with contextlib.suppress(OSError):
+            (run_dir / runfolder.MODEL_FILE).unlink(missing_ok=True)
+        if not record_failure(run_dir, info, reason + " (the model was not kept)"):
+            reason += "; run.json could not be updated either"
     return status, reason, metrics
+
+
+def record_failure(run_dir: Path, info: RunInfo, reason: str) -> bool:
+    """Record the run as failed: atomically, else by rewriting run.json in place (a full disk
+
+    may have no room for a temporary file but still for the bytes the old record occupies).
+    Returns False when nothing could be written.
+    """
+    info.status, info.reason = RunStatus.FAILED, reason
+    info.timings.setdefault("ended", _now())
+    try:
+        runfolder.write_info(run_dir, info)
+        return True
+    except OSError:
+        pass
+    try:
+        text = json.dumps(runfolder.json_safe(info.to_json()), separators=(",", ":"))
+        with open(run_dir / runfolder.INFO_FILE, "r+", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.truncate()
+        return True
+    except OSError:
+        return False
 
 
 def record_hard_stop(run_dir: Path, info: RunInfo, history: list[dict[str, Any]], stop: StopRequest) -> None:
@@ -629,10 +658,18 @@ def train(
     for message in prepared.settings.warnings:
         print(f"warning: {message}", file=sys.stderr)
     info = run_record(prepared)
-    atomic_write_text(run_dir / runfolder.SPEC_FILE,
-                      dumps(frozen_spec(prepared.spec, prepared.dataset.path, run_dir)))
-    runfolder.write_info(run_dir, info)
-    write_sample_inputs(prepared.dataset, run_dir)
+    try:
+        atomic_write_text(run_dir / runfolder.SPEC_FILE,
+                          dumps(frozen_spec(prepared.spec, prepared.dataset.path, run_dir)))
+        runfolder.write_info(run_dir, info)
+        write_sample_inputs(prepared.dataset, run_dir)
+    except OSError as exc:  # disk full (or quota) before training started
+        reason = f"cannot write the run folder {run_dir}: {exc.strerror or exc}"
+        recorded = record_failure(run_dir, info, reason)
+        raise UserError(
+            reason + ("; run.json records the run as failed" if recorded else "; nothing could be recorded there"),
+            hint="free some disk space, or train with --out on another disk",
+        ) from None
     reporter.start(start_event(prepared, run_dir, info))
 
     settings = prepared.settings
