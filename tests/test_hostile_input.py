@@ -748,3 +748,69 @@ def test_disk_full_during_train_is_a_clean_recorded_failure(tmp_path: Path, tiny
         info = json.loads((run / "run.json").read_text("utf-8"))
         assert info["status"] == "failed" and "No space left on device" in info["reason"]
         assert not (run / "model.keras").exists() or info["status"] == "completed"
+
+
+# --------------------------------------------------------------------------- 14. data quirks
+
+
+def _tiny_with(tmp_path: Path, rows: list[str], header: str = "a,b,label") -> Path:
+    spec = write_tiny(tmp_path)
+    (tmp_path / "data.csv").write_text("\n".join([header, *rows]) + "\n", "utf-8")
+    return spec
+
+
+def test_values_beyond_float32_are_an_error_naming_the_cell(tmp_path: Path) -> None:
+    """Item 14: 1e39 passed the finite check (float64) and became inf in float32."""
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.train.data import read_data
+
+    spec = _tiny_with(tmp_path, [f"{i},1,{'ab'[i % 2]}" for i in range(8)] + ["1e39,1,a"])
+    with pytest.raises(UserError, match=r"row 10, column 'a' \(the input 'x'\): Expected a number within"):
+        read_data(spec)
+
+
+def test_na_none_null_are_labels_not_missing_values(tmp_path: Path) -> None:
+    """Item 14: labels NA, None, null, n/a were taken as missing values."""
+    from mlpdesigner.train.data import read_data
+
+    spec = json.loads(json.dumps(TINY_SPEC))
+    spec["outputs"] = [{"name": "label", "task": "multiclass", "units": 4}]
+    (tmp_path / "s.json").write_text(json.dumps(spec), "utf-8")
+    labels = ["NA", "None", "null", "n/a"]
+    (tmp_path / "data.csv").write_text("a,b,label\n" + "".join(f"{i},2,{labels[i % 4]}\n" for i in range(16)), "utf-8")
+    dataset = read_data(tmp_path / "s.json")
+    assert dataset.outputs["label"].classes == sorted(labels)
+
+
+def test_single_class_target_and_duplicate_headers_are_refused(tmp_path: Path) -> None:
+    """Item 14: no word about a single-class target; pandas renamed a duplicate header to a.1."""
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.train.data import read_data
+
+    spec = _tiny_with(tmp_path, [f"{i},1,yes" for i in range(8)])
+    with pytest.raises(UserError, match=r"has a single class in all 8 rows"):
+        read_data(spec)
+    spec = _tiny_with(tmp_path, [f"{i},1,{'ab'[i % 2]},3" for i in range(8)], header="a,b,label,a")
+    with pytest.raises(UserError, match=r"the header names column 'a' twice \(columns 1 and 4\)"):
+        read_data(spec)
+
+
+def test_a_huge_label_is_not_echoed_whole(tmp_path: Path) -> None:
+    """Item 14: a 50 MB label was echoed whole in an error."""
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.train.data import read_data
+
+    spec = _tiny_with(tmp_path, [f"{i},1,{'ab'[i % 2]}" for i in range(8)] + ["x" * 1_000_000 + ",1,a"])
+    with pytest.raises(UserError) as caught:
+        read_data(spec)
+    assert len(str(caught.value)) < 1000 and "1,000,002 characters" in str(caught.value)
+
+
+def test_a_csv_larger_than_memory_is_refused_before_reading(tmp_path: Path) -> None:
+    """Item 14: a 2 GB CSV was read with no size check (5.9 GB of memory). Here: 64 MB under a 1 GiB limit."""
+    spec = _tiny_with(tmp_path, [f"{i},1,{'ab'[i % 2]}" for i in range(8)])
+    with open(tmp_path / "data.csv", "ab") as handle:
+        handle.truncate(1536 * 1024 * 1024)  # sparse: 1.5 GB of NUL bytes after the rows
+    done = run_cli("train", str(spec), "--out", str(tmp_path / "run"), cwd=tmp_path, timeout=120, memory=1 << 30)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "reading it needs at least as much memory" in done.stderr

@@ -73,12 +73,46 @@ def read_csv_strict(path: Path, sep: str, **options: Any) -> Any:
 
     import pandas as pd
 
+    _check_header(path, sep)
+    # Words such as NA, None, null and n/a can be class labels: only empty cells and NaN spellings are missing.
+    options.setdefault("keep_default_na", False)
+    options.setdefault("na_values", MISSING_MARKERS)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         frame = pd.read_csv(path, sep=sep, index_col=False, **options)
     if any(issubclass(w.category, pd.errors.ParserWarning) and "Length of header" in str(w.message) for w in caught):
         raise UserError(ragged_rows_message(path, sep))
     return frame
+
+
+#: Cells read as missing values (pandas' default list without the words that can be labels).
+MISSING_MARKERS = ["", "NaN", "nan", "-NaN", "-nan", "#N/A", "<NA>", "1.#IND", "-1.#IND", "1.#QNAN", "-1.#QNAN"]
+
+
+def short_text(value: Any, limit: int = 80) -> str:
+    """``repr`` of a value from a data file, cut to ``limit`` characters (a 50 MB label is not echoed whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """Refuse a header that names a column twice (pandas would silently rename the second to ``a.1``)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            header = next(csv.reader(handle, delimiter=sep), [])
+    except (OSError, csv.Error):
+        return  # pandas reports what is wrong with the file
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        name = name.strip()
+        if name and name in seen:
+            raise UserError(
+                f"{path}: the header names column {short_text(name)} twice (columns {seen[name]} and {position}). "
+                "Expected unique column names."
+            )
+        seen[name] = position
 
 
 def ragged_rows_message(path: Path, sep: str) -> str:

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.table import label_text, read_csv_table, vanished_message
+from ..data.table import label_text, read_csv_table, short_text, vanished_message
 from ..errors import UserError
 from ..safeio import check_input_file, load_npz_arrays, npz_members
 from ..spec import Spec, load_spec
@@ -60,7 +60,7 @@ _MAX_LISTED = 12
 
 
 def _listing(names: Sequence[Any], limit: int = _MAX_LISTED) -> str:
-    shown = ", ".join(repr(str(n)) for n in list(names)[:limit])
+    shown = ", ".join(short_text(str(n), 60) for n in list(names)[:limit])
     more = len(names) - limit
     return shown + (f", ... ({more} more)" if more > 0 else "")
 
@@ -94,6 +94,7 @@ class _Source:
 
     # -- reading
     def _read_csv(self) -> None:
+        _check_room_for(self.path)
         table = read_csv_table(self.path)
         frame, lines = table.frame, table.lines
         self._frame = frame
@@ -206,12 +207,19 @@ def _numeric(source: _Source, frame: Any, name: str, role: str) -> np.ndarray:
                 first = int(np.argmax(bad))
                 raise UserError(
                     f"{source.path}: {source.row_name(first)}, column {column!r} (the {role} {name!r}): "
-                    f"Expected a number. Received: {series.iloc[first]!r}"
+                    f"Expected a number. Received: {short_text(series.iloc[first])}"
                     + (f" ({int(bad.sum())} such cells in this column)" if bad.sum() > 1 else "")
                 )
             values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
         out[:, j] = values
     _check_finite(source, out, list(map(str, frame.columns)), name, role)
+    huge = np.abs(out) > np.finfo(np.float32).max
+    if huge.any():
+        row, col = np.argwhere(huge)[0]
+        raise UserError(
+            f"{source.path}: {source.row_name(int(row))}, column {str(frame.columns[col])!r} (the {role} {name!r}): "
+            f"Expected a number within +-3.4e38 (the model computes in float32). Received: {out[row, col]:g}"
+        )
     return out
 
 
@@ -266,7 +274,7 @@ def _map_known(source: _Source, series: Any, classes: list[str], name: str, colu
         first = int(np.argmax(unknown))
         raise UserError(
             f"{source.path}: {source.row_name(first)}, column {column!r} (the output {name!r}): "
-            f"Expected one of the classes {_listing(classes)}. Received: {text.iloc[first]!r}"
+            f"Expected one of the classes {_listing(classes)}. Received: {short_text(text.iloc[first])}"
         )
     return index.to_numpy(dtype=np.int64)
 
@@ -373,6 +381,14 @@ def _target(
         info.classes = classes or out.get("classes") or list(columns)
         return values.astype(np.float32), info, None
     _check_present(source, frame, name, role)
+    if classes is None:  # training: a classifier needs two classes to learn from (evaluation may see one)
+        distinct = frame.iloc[:, 0].nunique() if frame.shape[1] == 1 else int((frame.to_numpy() != 0).any(axis=0).sum())
+        if distinct < 2:
+            raise UserError(
+                f"{source.path}: column {short_text(str(frame.columns[0]))} (the {role} {name!r}) has a single class "
+                f"in all {source.rows} rows. Expected at least two classes to learn from.",
+                hint="check data.columns, or whether the file was filtered to one class",
+            )
     spec_classes = classes or out.get("classes") or None
     if task == "binary":
         index, info.classes = _binary_target(source, frame, out, spec_classes)
@@ -469,6 +485,23 @@ def _columns(spec: Spec) -> dict[str, list[str]]:
             "{input or output name: [column, ...]}} so the data's columns can be mapped to the model."
         )
     return filled["data"]["columns"]
+
+
+def _check_room_for(path: Path) -> None:
+    """Refuse a CSV file larger than the memory available: reading it would need at least its size."""
+    from .memory import available_bytes
+
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return
+    room = available_bytes()
+    if room is not None and size > room[0]:
+        raise UserError(
+            f"{path}: the data file is {size:,} bytes; reading it needs at least as much memory, and "
+            f"{room[0]:,} bytes are available ({room[1]}). Expected a data file that fits in memory.",
+            hint="use a sample of the rows, or a machine with more memory",
+        )
 
 
 def read_data(
