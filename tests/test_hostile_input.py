@@ -621,7 +621,7 @@ def test_an_interrupted_run_is_not_exported(trained_run: Path, tmp_path: Path, c
 
 @pytest.mark.slow
 def test_a_double_sigterm_records_stopped(tmp_path: Path) -> None:
-    """Item 11: a second SIGTERM exited 130 and left run.json saying "running"."""
+    """Item 11: a second stop signal exited 130 and left run.json saying "running"."""
     import signal
 
     spec = write_tiny(tmp_path, rows=400)
@@ -652,13 +652,15 @@ def test_a_double_sigterm_records_stopped(tmp_path: Path) -> None:
     for line in child.stdout:
         if json.loads(line).get("event") == "epoch":
             break
-    child.send_signal(signal.SIGTERM)
+    # Two signals of one kind that arrive while TensorFlow runs a graph call coalesce into one; SIGINT then
+    # SIGTERM are always handled as two, in order, when the call returns (the second stops at once).
+    child.send_signal(signal.SIGINT)
     child.send_signal(signal.SIGTERM)
     child.communicate(timeout=120)
-    assert child.returncode in (0, 130)
+    assert child.returncode == 130
     info = json.loads((tmp_path / "run" / "run.json").read_text("utf-8"))
     assert info["status"] == "stopped", info
-    assert "SIGTERM" in info["reason"]
+    assert "a second signal stopped it at once" in info["reason"]
 
 
 # --------------------------------------------------------------------------- 12. model-file allow-list
