@@ -4,12 +4,43 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from .safeio import NotRegularFileError, non_regular_kind
+
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)-[^.]+(?:\.[^.]+)*\.tmp$")
+
+
+def _process_gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to someone else
+        return False
+    return False
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], pattern: str = ".*.tmp") -> list[Path]:
+    """Remove temporary files of :func:`atomic_path` whose writing process is gone (killed mid-write).
+
+    Only names this module makes (``.NAME.PID-XXXX[.suffix].tmp``) are touched; returns what was removed.
+    """
+    removed = []
+    for path in Path(folder).glob(pattern):
+        match = _TEMPORARY.match(path.name)
+        if match and _process_gone(int(match["pid"])):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
@@ -30,7 +61,9 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
         raise NotRegularFileError(errno.EINVAL, f"it is {kind}, not a regular file", str(target))
     if final.exists() and not os.access(final, os.W_OK):
         raise PermissionError(errno.EACCES, "the file is read-only", str(target))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix + ".tmp", dir=final.parent)
+    remove_stale_temporaries(final.parent, f".{glob.escape(final.name)}.*.tmp")
+    # The writer's pid is in the name, so a later write can tell a killed writer's leftover from a live one.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}-", suffix=suffix + ".tmp", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -17,6 +17,7 @@ A run folder holds:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -30,7 +31,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, remove_stale_temporaries
 from .errors import UserError
 from .safeio import csv_safe
 
@@ -272,6 +273,15 @@ def current_status(info: RunInfo) -> RunStatus:
     if info.pid is not None and info.pid != os.getpid() and process_alive(info.pid, info.pid_start):
         return RunStatus.RUNNING
     return RunStatus.INTERRUPTED
+
+
+def remove_leftovers(run: Path, info: RunInfo) -> None:
+    """Remove what a killed run left behind (a partial model, temporary files); never from a live run."""
+    if current_status(info) is RunStatus.RUNNING:
+        return
+    with contextlib.suppress(OSError):
+        (run / PARTIAL_MODEL_FILE).unlink(missing_ok=True)
+    remove_stale_temporaries(run)
 
 
 def unfinished_run_message(run: Path, info: RunInfo) -> str | None:

@@ -816,3 +816,62 @@ def test_a_csv_larger_than_memory_is_refused_before_reading(tmp_path: Path) -> N
     done = run_cli("train", str(spec), "--out", str(tmp_path / "run"), cwd=tmp_path, timeout=120, memory=1 << 30)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "reading it needs at least as much memory" in done.stderr
+
+
+# --------------------------------------------------------------------------- 15. leftovers
+
+
+def test_temporaries_of_killed_writers_are_cleaned_by_the_next_write(tmp_path: Path) -> None:
+    """Item 15: ``.out.onnx.*.tmp`` left by a killed export were never removed; a live writer's are kept."""
+    from mlpdesigner.atomic import atomic_write_text
+
+    target = tmp_path / "out.onnx"
+    dead = tmp_path / f".out.onnx.{_dead_pid()}-abcd1234.tmp"
+    alive = tmp_path / f".out.onnx.{os.getppid()}-efgh5678.tmp"
+    foreign = tmp_path / ".out.onnx.notes.tmp"
+    for path in (dead, alive, foreign):
+        path.write_text("partial", "utf-8")
+    atomic_write_text(target, "model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, alive.name, foreign.name])
+
+
+@pytest.mark.slow
+def test_a_killed_runs_partial_model_is_removed_when_the_run_is_read(trained_run: Path, tmp_path: Path) -> None:
+    """Item 15: ``.model.partial.keras`` after a kill was never cleaned."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / ".model.partial.keras").write_bytes(b"half a model")
+    (run / f".run.json.{_dead_pid()}-x1y2z3.tmp").write_text("{", "utf-8")
+    assert main(["export", str(run), "--format", "python", "-o", str(tmp_path / "m.py")]) == 0
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")]
+
+
+def test_recovery_temporaries_of_killed_windows_are_cleaned(tmp_path: Path) -> None:
+    """Item 15: ``.recovery-*.tmp`` files after kills were never cleaned."""
+    pytest.importorskip("PySide6")
+    from mlpdesigner.gui.recovery import RecoveryStore
+
+    stale = tmp_path / f".recovery-1-abc.json.{_dead_pid()}-k2j3h4.tmp"
+    stale.write_text("{", "utf-8")
+    assert RecoveryStore(tmp_path).leftovers() == []
+    assert not stale.exists()
+
+
+def test_gui_screenshot_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    """Item 15: every ``gui --screenshot`` left an empty mlpdesigner-shot-* folder in the temp folder."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen", TMPDIR=str(scratch))
+    done = subprocess.run(
+        [sys.executable, "-m", "mlpdesigner", "gui", "--screenshot", str(tmp_path / "s.png")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "s.png").is_file()
+    assert list(scratch.iterdir()) == []

@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..runfolder import INFO_FILE, MODEL_FILE, SAMPLES_FILE, SPEC_FILE, RunInfo, read_json, unfinished_run_message
+from ..runfolder import (
+    INFO_FILE,
+    MODEL_FILE,
+    SAMPLES_FILE,
+    SPEC_FILE,
+    RunInfo,
+    read_json,
+    remove_leftovers,
+    unfinished_run_message,
+)
 from ..safeio import load_npz_arrays
 from ..spec import Spec, load_spec
 
@@ -140,6 +149,7 @@ def load_source(source: str | os.PathLike[str] | dict[str, Any] | Spec) -> Expor
     if (path / RUN_INFO).is_file():
         # Only the column and class names matter here: a run.json of any status (or none) will do.
         info = RunInfo.from_json(read_json(path / RUN_INFO), str(path / RUN_INFO), status_required=False)
+        remove_leftovers(path, info)
         unfinished = unfinished_run_message(path, info)
         if unfinished:  # killed after the last epoch, model.keras may exist while run.json says "running"
             raise UserError(unfinished)

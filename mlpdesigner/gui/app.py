@@ -8,6 +8,7 @@ and exits (the runs go to a scratch folder, not next to FILE).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -119,15 +120,18 @@ def run_gui(args: argparse.Namespace) -> int:
         window.open_file(file)
     else:
         window.open_example(DEFAULT_EXAMPLE)
-    if screenshot and train:
-        return _train_and_screenshot(window, screenshot, epochs)
     if screenshot:
-        window.resize(*SCREENSHOT_SIZE)
-        target = render_screenshot(window, screenshot)
-        window.document.undo_stack.setClean()
-        window.close()
-        print(f"wrote {target}")
-        return 0
+        try:
+            if train:
+                return _train_and_screenshot(window, screenshot, epochs)
+            window.resize(*SCREENSHOT_SIZE)
+            target = render_screenshot(window, screenshot)
+            window.document.undo_stack.setClean()
+            window.close()
+            print(f"wrote {target}")
+            return 0
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     previous = install_exception_hook(window)
     window.show()
     QTimer.singleShot(0, window.offer_recovery)

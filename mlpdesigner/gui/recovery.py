@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, remove_stale_temporaries
 
 PREFIX = "recovery-"
 
@@ -67,6 +67,7 @@ class RecoveryStore:
         found = []
         if not self.folder.is_dir():
             return []
+        remove_stale_temporaries(self.folder)  # half-written recovery files of killed windows
         for file in self.folder.glob(f"{PREFIX}*.json"):
             if file == self.file:
                 continue

@@ -137,7 +137,8 @@ def _train_with_progress(spec: Any, args: argparse.Namespace, progress: str | No
 def run_train(args: argparse.Namespace) -> int:
     """``mlpdesigner train``: train a spec and write a run folder."""
     if not faulthandler.is_enabled():  # a crash in native code leaves at least a Python traceback on stderr
-        faulthandler.enable()
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):  # stderr without a file
+            faulthandler.enable()
     result = _train_with_progress(
         args.spec,
         args,
@@ -163,6 +164,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo, Any]
         if not (run / name).is_file():
             raise UserError(f"{run}: no {name}. Expected a folder written by mlpdesigner train.")
     info = runfolder.read_info(run)
+    runfolder.remove_leftovers(run, info)
     unfinished = runfolder.unfinished_run_message(run, info)
     if unfinished:
         raise UserError(unfinished)
