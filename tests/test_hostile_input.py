@@ -875,3 +875,71 @@ def test_gui_screenshot_leaves_no_temporary_folder(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "s.png").is_file()
     assert list(scratch.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- 7. data paths leaving the spec's folder
+
+SECRET = "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s3cr3t\n"
+
+
+def _spec_pointing_outside(tmp_path: Path) -> Path:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "credentials").write_text(SECRET, "utf-8")
+    (tmp_path / "designs").mkdir()
+    spec = json.loads(json.dumps(TINY_SPEC))
+    spec["data"]["path"] = "../home/credentials"
+    path = tmp_path / "designs" / "from_someone.json"
+    path.write_text(json.dumps(spec), "utf-8")
+    return path
+
+
+def test_train_says_where_it_reads_and_never_echoes_a_file_outside_the_spec_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Item 7: ``"path": "../home/.aws/credentials"`` made train print the first line of that file."""
+    spec = _spec_pointing_outside(tmp_path)
+    assert main(["train", str(spec), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "notice:" in err and "leaves the spec's folder" in err and "credentials" in err
+    assert "its contents are not shown" in err
+    for secret in ("[default]", "aws_access_key_id", "AKIAEXAMPLE", "s3cr3t"):
+        assert secret not in err
+
+
+def test_designer_asks_before_reading_a_data_file_outside_the_design_folder(qtbot: Any, tmp_path: Path) -> None:
+    """Item 7: the designer previewed the whole file a design's data path pointed at."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import Qt
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gui_helpers import close_clean, make_window
+
+    spec = _spec_pointing_outside(tmp_path)
+    window = make_window(qtbot, tmp_path, file=spec)
+    tab = window.data_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.sync()
+    assert tab.frame is None and "leaves its folder" in (tab.load_error or "")
+    window.show()
+    assert tab.allow_button.isVisible()
+    window.grab().save(str(tmp_path / "held.png"))
+    assert "AKIAEXAMPLE" not in _all_cell_text(tab)
+    qtbot.mouseClick(tab.allow_button, Qt.MouseButton.LeftButton)
+    assert tab.frame is not None and not tab.allow_button.isVisible()
+    assert "aws_access_key_id = AKIAEXAMPLE" in _all_cell_text(tab)
+    close_clean(window)
+
+
+def _all_cell_text(widget: Any) -> str:
+    from PySide6.QtWidgets import QTableWidget
+
+    texts = []
+    for table in widget.findChildren(QTableWidget):
+        for row in range(table.rowCount()):
+            for column in range(table.columnCount()):
+                item = table.item(row, column)
+                texts.append(item.text() if item else "")
+        for column in range(table.columnCount()):
+            header = table.horizontalHeaderItem(column)
+            texts.append(header.text() if header else "")
+    return "\n".join(texts)

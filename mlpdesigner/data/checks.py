@@ -44,6 +44,31 @@ def read_table(path: str | os.PathLike[str]) -> Any:
     return read_csv_table(file).frame
 
 
+def leaves_folder(data_file: str | os.PathLike[str], spec_path: str | os.PathLike[str] | None) -> bool:
+    """True when a spec's data file lies outside the spec's folder (and its subfolders).
+
+    A spec from someone else could point there to read private files: the
+    designer asks before reading such a file, and training says where it reads
+    and never shows the content of a file that does not fit the spec.
+    """
+    if spec_path is None:
+        return False
+    folder = Path(os.path.realpath(Path(spec_path).parent))
+    target = Path(os.path.realpath(data_file))
+    return folder != target and folder not in target.parents and not _bundled(target)
+
+
+def _bundled(path: Path) -> bool:
+    """True for the datasets shipped with MLP Designer (the starter designs point at them with ../)."""
+    from ..resources import data_dir
+
+    try:
+        bundled = Path(os.path.realpath(str(data_dir("resources"))))
+    except Exception:  # noqa: BLE001 - no bundled resources: nothing is bundled
+        return False
+    return bundled in path.parents
+
+
 def relative_data_path(data_file: str | os.PathLike[str], spec_path: str | os.PathLike[str] | None) -> str:
     """The data path as the spec stores it: relative to the spec's folder (absolute when there is no spec file)."""
     if spec_path is None:

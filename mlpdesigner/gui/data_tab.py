@@ -45,6 +45,7 @@ from ..data.checks import (
     head_matches,
     head_ops,
     infer_task,
+    leaves_folder,
     mapped_columns,
     mapping_ops,
     preview_rows,
@@ -108,6 +109,13 @@ class DataTab(QWidget):
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.choose_button = QPushButton("Choose CSV…", self)
         self.choose_button.clicked.connect(self.choose_file)
+        #: Data files outside the design's folder the user agreed to read (see leaves_folder).
+        self.approved: set[str] = set()
+        self.allow_button = QPushButton("Read this file", self)
+        self.allow_button.setObjectName("allow_outside_data")
+        self.allow_button.setToolTip("The design's data path leaves its folder; read the file only if you trust it")
+        self.allow_button.clicked.connect(self.allow_outside_file)
+        self.allow_button.hide()
         self.reload_button = QPushButton("Reload", self)
         self.reload_button.setToolTip("Read the data file again (after it changed on disk)")
         self.reload_button.clicked.connect(self.reload)
@@ -137,6 +145,7 @@ class DataTab(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>Data file:</b>", self))
         top.addWidget(self.path_label, 1)
+        top.addWidget(self.allow_button)
         top.addWidget(self.choose_button)
         top.addWidget(self.reload_button)
         left = QWidget(self)
@@ -209,6 +218,7 @@ class DataTab(QWidget):
         """Point the design at a CSV file (path stored relative to the spec file); one undoable edit."""
         if not self.document.editable:
             return False
+        self.approved.add(str(Path(path).resolve()))  # the user chose it: no need to ask
         text = relative_data_path(path, self.document.path)
         return self.document.apply(data_file_ops(self.document.raw, text), "Choose data file")
 
@@ -217,11 +227,34 @@ class DataTab(QWidget):
         self._signature = self._preview_key = self._advice_key = None
         self.sync()
 
+    def outside_file(self) -> Path | None:
+        """The data file when it lies outside the design's folder and the user has not agreed to read it."""
+        file = self.data_file()
+        if file is None or str(file) in self.approved or not leaves_folder(file, self.document.path):
+            return None
+        return file
+
+    def allow_outside_file(self) -> None:
+        """The user agreed to read the data file outside the design's folder."""
+        file = self.data_file()
+        if file is not None:
+            self.approved.add(str(file))
+        self.reload()
+
     def _load(self) -> None:
         file = self.data_file()
         if file is None:
             self.frame, self.frame_key, self.load_error = None, None, None
             self.pending_key = self.loading = None
+            return
+        outside = self.outside_file()
+        self.allow_button.setVisible(outside is not None)
+        if outside is not None:  # a design from someone else must not make the preview show a private file
+            self.frame, self.frame_key, self.pending_key, self.loading = None, None, None, None
+            self.load_error = (
+                f"The design's data path leaves its folder: {outside}. It is not read until you press "
+                "“Read this file” (only if you trust the design)."
+            )
             return
         try:
             stat = file.stat()

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.checks import leaves_folder
 from ..data.table import label_text, read_csv_table, short_text, vanished_message
 from ..errors import UserError
 from ..safeio import check_input_file, load_npz_arrays, npz_members
@@ -524,6 +526,32 @@ def read_data(
         where = f" (data.path in {spec.path})" if data_path is None and spec.path else ""
         raise UserError(f"Data file not found: {path}{where}. Expected an existing CSV or .npz file.")
     mapping = _columns(spec)
+    filled = spec.filled
+    assert filled is not None
+    outside = data_path is None and leaves_folder(path, spec.path)
+    in_run_folder = spec.path is not None and (spec.path.parent / "run.json").is_file()
+    if outside and not in_run_folder:  # a run's frozen spec always points back at the data it trained on
+        print(
+            f"notice: {spec.path}: data.path {filled['data']['path']!r} leaves the spec's folder; reading {path}",
+            file=sys.stderr,
+        )
+    try:
+        return _read_checked(spec, path, mapping, classes, targets)
+    except UserError:
+        if not outside:
+            raise
+        # A spec from someone else must not make us echo a private file: say what failed, not what it holds.
+        raise UserError(
+            f"{path}: the data file named by data.path in {spec.path} (outside the spec's folder) does not fit "
+            "the spec's data section; its contents are not shown. Expected a CSV or .npz file with the mapped "
+            "columns.",
+            hint="pass the file with --data to see the details, or move it next to the spec",
+        ) from None
+
+
+def _read_checked(
+    spec: Spec, path: Path, mapping: dict[str, list[str]], classes: dict[str, list[str] | None] | None, targets: bool
+) -> Dataset:
     filled = spec.filled
     assert filled is not None
     source = _Source(path)
