@@ -71,6 +71,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     spec = _load_or_fail(args.file)
     if args.keras:
         from .compile import build_model
+        from .train.memory import check_build_fits
+
+        assert spec.plan is not None
+        too_big = check_build_fits(spec.plan, f"summary --keras of {args.file}")
+        if too_big:
+            raise UserError(too_big)
 
         model = build_model(spec, compile=False)
         model.summary(print_fn=lambda line, **_: print(line))

@@ -266,3 +266,23 @@ def load_keras_model(path: str | os.PathLike[str], *, compile: bool = True) -> k
     import keras
 
     return keras.saving.load_model(str(path), compile=compile, safe_mode=True)
+
+
+def check_model_matches_spec(model: Any, plan: Any, model_path: Path, spec_path: Path | None) -> None:
+    """Refuse a run whose ``model.keras`` does not have the inputs and outputs its ``spec.json`` describes.
+
+    A run folder assembled from different runs would otherwise fail deep inside Keras at prediction time.
+    """
+    def shapes(tensors: Any) -> list[tuple]:
+        return [tuple(tensor.shape[1:]) for tensor in tensors]
+
+    expected_in = [tuple(plan.node(name).shape) for name in plan.inputs]
+    expected_out = [tuple(plan.node(name).shape) for name in plan.outputs]
+    got_in, got_out = shapes(model.inputs), shapes(model.outputs)
+    if got_in != expected_in or got_out != expected_out:
+        raise UserError(
+            f"{model_path}: the model does not match {spec_path or 'the spec'}: it takes inputs of shape "
+            f"{got_in} and gives outputs of shape {got_out}. Expected inputs {expected_in} and outputs "
+            f"{expected_out} (inputs {plan.inputs}, outputs {plan.outputs}). The run folder mixes files of "
+            "different runs: train again."
+        )

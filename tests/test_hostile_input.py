@@ -943,3 +943,59 @@ def _all_cell_text(widget: Any) -> str:
             header = table.horizontalHeaderItem(column)
             texts.append(header.text() if header else "")
     return "\n".join(texts)
+
+
+# --------------------------------------------------------------------------- 13. clear errors instead of internal ones
+
+
+@pytest.mark.slow
+def test_run_folder_mixing_spec_and_model_of_different_runs_is_a_clear_error(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Item 13: a run folder whose spec.json disagrees with its model.keras was an internal error."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    spec = json.loads((run / "spec.json").read_text("utf-8"))
+    spec["inputs"][0]["shape"] = [3]
+    spec["data"]["columns"]["x"] = ["a", "b", "a"]
+    (run / "spec.json").write_text(json.dumps(spec), "utf-8")
+    data = trained_run.parent / "data.csv"
+    assert main(["predict", str(run), "--data", str(data), "-o", str(tmp_path / "p.csv")]) == 2
+    assert "the model does not match" in capsys.readouterr().err
+    assert main(["export", str(run), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "the model does not match" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_deeply_nested_run_json_or_model_config_is_a_clear_error(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Item 13: deeply nested run.json or model config.json ended in internal errors (RecursionError)."""
+    import shutil
+
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.modelfile import check_keras_file
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / "run.json").write_text("[" * 100_000 + "]" * 100_000, "utf-8")
+    for argv in (["evaluate", str(run)], ["export", str(run), "--format", "python", "-o", str(tmp_path / "m.py")]):
+        assert main(argv) == 2
+        assert "run.json" in capsys.readouterr().err
+    forged = tmp_path / "model.keras"
+    _rewrite_zip(trained_run / "model.keras", forged, {"config.json": b"[" * 100_000 + b"]" * 100_000})
+    with pytest.raises(UserError, match="config.json is nested too deeply"):
+        check_keras_file(forged)
+
+
+def test_summary_keras_and_export_of_a_spec_too_large_for_memory_are_refused(tmp_path: Path) -> None:
+    """Item 13: only train checked memory first; summary --keras and export ended in internal errors."""
+    spec = json.loads(json.dumps(TINY_SPEC))
+    spec["network"]["layers"] = [{"type": "dense", "units": 40_000}, {"type": "dense", "units": 40_000}]
+    (tmp_path / "big.json").write_text(json.dumps(spec), "utf-8")
+    for argv in (["summary", "big.json", "--keras"], ["export", "big.json", "--format", "keras", "-o", "m.keras"]):
+        done = run_cli(*argv, cwd=tmp_path, timeout=300, memory=3 << 30)
+        assert done.returncode == 2, done.stderr[-1500:]
+        assert "Out of memory" in done.stderr and "1,600," in done.stderr

@@ -66,10 +66,19 @@ class ExportSource:
         if self._model is None:
             if self.run_dir is None:
                 from ..compile import build_model
+                from ..train.memory import check_build_fits
 
+                assert self.spec.plan is not None
+                too_big = check_build_fits(self.spec.plan, f"exporting {self.spec.path or self.spec.name}")
+                if too_big:
+                    raise UserError(too_big)
                 self._model = build_model(self.spec)
             else:
-                self._model = _load_keras(self.run_dir / RUN_MODEL)
+                from ..modelfile import check_model_matches_spec
+
+                model = _load_keras(self.run_dir / RUN_MODEL)
+                check_model_matches_spec(model, self.spec.plan, self.run_dir / RUN_MODEL, self.run_dir / RUN_SPEC)
+                self._model = model
         return self._model
 
 

@@ -173,7 +173,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo, Any]
         why = f" (the run {info.status}: {info.reason})" if info.status is not RunStatus.COMPLETED else ""
         raise UserError(f"{run}: no {runfolder.MODEL_FILE}{why}. Expected a run that saved its model.")
     spec = load_spec(run / runfolder.SPEC_FILE)
-    from ..modelfile import load_keras_model
+    from ..modelfile import check_model_matches_spec, load_keras_model
     from .runner import setup_device
 
     requested = spec.checked()[0]["training"]["device"]
@@ -184,6 +184,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo, Any]
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file is the user's input
         raise UserError(f"{model_file}: cannot load the model: {type(exc).__name__}: {exc}") from None
+    check_model_matches_spec(model, spec.checked()[1], model_file, run / runfolder.SPEC_FILE)
     return run, spec, info, model
 
 

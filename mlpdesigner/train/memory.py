@@ -138,6 +138,24 @@ def check_fits(plan: Plan, batch_size: int, batch_rows: int, optimizer: dict[str
     )
 
 
+def check_build_fits(plan: Plan, what: str) -> str | None:
+    """A message when merely building the model (weights, and their initial values) cannot fit; else None.
+
+    For ``summary --keras`` and exports, which build the model without training it.
+    """
+    available = available_bytes()
+    if available is None:
+        return None
+    room, limit = available
+    needed = FLOAT_BYTES * plan.total_params * 2
+    if needed <= room:
+        return None
+    return (
+        f"Out of memory: {what} builds a model of {plan.total_params:,} parameters, which needs at least "
+        f"{_size(needed)}, but {limit} leaves {_size(room)}. Expected a smaller design: fewer units per layer."
+    )
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for Python's MemoryError and TensorFlow's ResourceExhaustedError (an OOM)."""
     if isinstance(exc, MemoryError):
