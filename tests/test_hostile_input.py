@@ -771,6 +771,16 @@ def test_values_beyond_float32_are_an_error_naming_the_cell(tmp_path: Path) -> N
         read_data(spec)
 
 
+def test_an_integer_beyond_any_float_is_an_error_naming_the_cell(tmp_path: Path) -> None:
+    """Item 14 (found by the fuzz test): a 400-digit integer was "internal error: OverflowError"."""
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.train.data import read_data
+
+    spec = _tiny_with(tmp_path, [f"{i},1,{'ab'[i % 2]}" for i in range(8)] + [f"{'9' * 400},1,a"])
+    with pytest.raises(UserError, match=r"row 10, column 'a' \(the input 'x'\): Expected a number within"):
+        read_data(spec)
+
+
 def test_na_none_null_are_labels_not_missing_values(tmp_path: Path) -> None:
     """Item 14: labels NA, None, null, n/a were taken as missing values."""
     from mlpdesigner.train.data import read_data

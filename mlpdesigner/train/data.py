@@ -203,7 +203,15 @@ def _numeric(source: _Source, frame: Any, name: str, role: str) -> np.ndarray:
         elif is_numeric_dtype(series.dtype):
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
-            coerced = pd.to_numeric(series, errors="coerce")
+            try:
+                coerced = pd.to_numeric(series, errors="coerce")
+            except OverflowError:  # pandas keeps a 400-digit integer as a Python int, beyond any float
+                first = next(i for i, value in enumerate(series) if not _fits_float(value))
+                raise UserError(
+                    f"{source.path}: {source.row_name(first)}, column {column!r} (the {role} {name!r}): "
+                    "Expected a number within +-3.4e38 (the model computes in float32). "
+                    f"Received: {short_text(series.iloc[first])}"
+                ) from None
             bad = (coerced.isna() & series.notna()).to_numpy()
             if bad.any():
                 first = int(np.argmax(bad))
@@ -223,6 +231,16 @@ def _numeric(source: _Source, frame: Any, name: str, role: str) -> np.ndarray:
             f"Expected a number within +-3.4e38 (the model computes in float32). Received: {out[row, col]:g}"
         )
     return out
+
+
+def _fits_float(value: Any) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    except (TypeError, ValueError):
+        return True  # not a number at all: reported as such elsewhere
+    return True
 
 
 def _check_finite(
