@@ -664,10 +664,10 @@ def train(
         runfolder.write_info(run_dir, info)
         write_sample_inputs(prepared.dataset, run_dir)
     except OSError as exc:  # disk full (or quota) before training started
-        reason = f"cannot write the run folder {run_dir}: {exc.strerror or exc}"
-        recorded = record_failure(run_dir, info, reason)
+        message = f"cannot write the run folder {run_dir}: {exc.strerror or exc}"
+        recorded = record_failure(run_dir, info, message)
         raise UserError(
-            reason + ("; run.json records the run as failed" if recorded else "; nothing could be recorded there"),
+            message + ("; run.json records the run as failed" if recorded else "; nothing could be recorded there"),
             hint="free some disk space, or train with --out on another disk",
         ) from None
     reporter.start(start_event(prepared, run_dir, info))
