@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import UserError
+from .errors import ExitCode, UserError, exit_code_for
 from .spec import Spec, SpecError, read_file
 
 #: The design the designer opens when started without a file.
@@ -41,12 +42,12 @@ def _load_or_fail(path: str) -> Spec:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    worst = 0
+    worst = ExitCode.OK
     reports = []
     for file in args.files:
         spec = read_file(file)
         codes = {p.code for p in spec.errors}
-        status = 2 if codes & UNREADABLE else (1 if codes else 0)
+        status = ExitCode.BAD_INPUT if codes & UNREADABLE else (ExitCode.FAILED if codes else ExitCode.OK)
         worst = max(worst, status)
         if args.json:
             reports.append(
@@ -121,12 +122,56 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run_export(args)
 
 
+#: Qt platforms that draw no window a person can see: the event loop would wait forever.
+INVISIBLE_PLATFORMS = ("offscreen", "minimal")
+
+
+def _qt_platform() -> str:
+    return os.environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
+
+
 def _has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
+    """True when a window opened here would be visible (or the platform plugin decides, e.g. xcb, wayland)."""
+    platform = _qt_platform()
+    if platform:
+        return platform not in INVISIBLE_PLATFORMS
     if sys.platform in ("win32", "darwin"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def headless_help(file: str) -> str:
+    """What works without a display, with ``file`` filled in so that each line runs as shown.
+
+    Training (and exporting its run) is offered only for a design whose data file exists.
+    """
+    shown = shlex.quote(file)
+    lines = [
+        "Without a display, these work:",
+        f"  mlpdesigner summary {shown}   # layers, shapes and parameter counts",
+        f"  mlpdesigner validate {shown}   # problems and design advice",
+    ]
+    spec = read_file(file)
+    data_file = spec.data_file() if spec.ok else None
+    if data_file is not None and data_file.is_file():
+        lines += [
+            f"  mlpdesigner train {shown} --out run1   # train on the design's data",
+            "  mlpdesigner export run1 --format onnx -o model.onnx   # a verified ONNX file of that run",
+        ]
+    else:
+        lines.append(f"  mlpdesigner export {shown} --format onnx -o model.onnx   # a verified ONNX file (untrained)")
+    lines.append(f"  mlpdesigner gui {shown} --screenshot window.png   # the designer window as a picture")
+    return "\n".join(lines)
+
+
+def _no_window_reason() -> str:
+    platform = _qt_platform()
+    if platform in INVISIBLE_PLATFORMS:
+        return (
+            f"QT_QPA_PLATFORM={platform} draws no visible window, so the designer would wait for a window "
+            "nobody can see; it only serves --screenshot."
+        )
+    return "No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the designer window cannot open."
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -136,14 +181,14 @@ def cmd_gui(args: argparse.Namespace) -> int:
         from .spec import summarize
 
         file = args.file or str(example_path(DEFAULT_EXAMPLE))
-        print(
-            "No display found (DISPLAY/WAYLAND_DISPLAY unset), so the designer window cannot open.\n"
-            "Showing the design's summary instead; set QT_QPA_PLATFORM=offscreen for headless use.\n",
-            file=sys.stderr,
-        )
-        print(summarize(_load_or_fail(file)).format_table())
-        return 0
-    if screenshot and not os.environ.get("QT_QPA_PLATFORM") and not _has_display():
+        spec = _load_or_fail(file)
+        print(f"{_no_window_reason()}\n{headless_help(file)}", file=sys.stderr)
+        if getattr(args, "train", False):
+            raise UserError("--train needs the designer window. Expected a display, or --screenshot OUT.png")
+        print(f"The summary of {file}:\n", file=sys.stderr)
+        print(summarize(spec).format_table())
+        return ExitCode.OK
+    if screenshot and not _has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     try:
         from .gui.app import run_gui
@@ -233,20 +278,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["gui"])
     try:
-        return args.func(args)
+        return int(args.func(args))
     except SpecError as exc:
         for problem in exc.problems:
             if problem.is_error:
                 print(problem.format(exc.source or "<spec>"), file=sys.stderr)
-        return 1
+        return int(exit_code_for(exc))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
+        return int(exit_code_for(exc))
+    except KeyboardInterrupt as exc:
         print("interrupted", file=sys.stderr)
-        return 130
+        return int(exit_code_for(exc))
     except BrokenPipeError:
-        return 0
+        return int(ExitCode.OK)
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("MLPDESIGNER_DEBUG"):
             raise
@@ -255,4 +300,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             "This is a bug in MLP Designer; run again with MLPDESIGNER_DEBUG=1 for the traceback.",
             file=sys.stderr,
         )
-        return 3
+        return int(exit_code_for(exc))

@@ -77,9 +77,10 @@ def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_summary_of_invalid_spec_lists_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An invalid spec given to a command that needs a valid one is bad input: exit 2 (it was 1 before issue 17)."""
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "mlpdesigner/1", "name": "x"')
-    assert main(["summary", str(bad)]) == 1
+    assert main(["summary", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:1:" in err and "E103" in err
 

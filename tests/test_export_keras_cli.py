@@ -68,11 +68,12 @@ def test_cli_exports_every_format_from_a_run_folder(tmp_path: Path, capsys: pyte
 
 
 def test_cli_invalid_spec_prints_problems_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 2, bad input, like every command given an invalid spec (it was 1 before issue 17)."""
     spec = example("housing_regression")
     spec["outputs"][0]["units"] = 0
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(spec), "utf-8")
-    assert main(["export", str(bad), "--format", "python", "-o", str(tmp_path / "x.py")]) == 1
+    assert main(["export", str(bad), "--format", "python", "-o", str(tmp_path / "x.py")]) == 2
     err = capsys.readouterr().err
     assert "/outputs/0/units" in err and "Traceback" not in err
     assert not (tmp_path / "x.py").exists()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import ExitCode, UserError
 from .settings import MIN_OPSET
 from .source import ExportSource
 
@@ -21,7 +24,7 @@ BATCH_DIM = "batch"
 class ParityError(UserError):
     """The ONNX model does not match Keras within the tolerance."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 @dataclass
@@ -90,10 +93,41 @@ class OnnxReport:
 
 
 def max_opset() -> int:
-    """The highest opset the installed tf2onnx can target."""
-    from tf2onnx import constants
+    """The highest opset the installed tf2onnx can target.
+
+    Read from tf2onnx's ``constants.py`` without importing tf2onnx (which
+    imports TensorFlow), so that a bad ``--opset`` is refused at once.
+    """
+    loaded = sys.modules.get("tf2onnx.constants")
+    if loaded is not None:
+        return max(loaded.OPSET_TO_IR_VERSION)
+    found = importlib.util.find_spec("tf2onnx")
+    locations = list(found.submodule_search_locations or []) if found else []
+    for folder in locations:
+        table = _opset_table(Path(folder) / "constants.py")
+        if table:
+            return max(table)
+    from tf2onnx import constants  # an unusual layout: import it after all
 
     return max(constants.OPSET_TO_IR_VERSION)
+
+
+def _opset_table(source: Path) -> dict[int, int] | None:
+    """``OPSET_TO_IR_VERSION`` as written in tf2onnx's constants file, or None."""
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "OPSET_TO_IR_VERSION" for t in node.targets
+        ):
+            try:
+                table = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            return table if isinstance(table, dict) and table else None
+    return None
 
 
 def check_opset(opset: int) -> None:

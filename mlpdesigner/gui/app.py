@@ -8,15 +8,17 @@ and exits (the runs go to a scratch folder, not next to FILE).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from ..errors import UserError
+from ..errors import ExitCode, UserError
 from ..runfolder import RunStatus
 from ..safeio import check_input_file
 from .main_window import DEFAULT_EXAMPLE, MainWindow
@@ -24,13 +26,47 @@ from .main_window import DEFAULT_EXAMPLE, MainWindow
 SCREENSHOT_SIZE = (1280, 800)
 
 
-def application() -> QApplication:
-    """The running QApplication (created on first use)."""
+def _no_platform_exit(design: str | None) -> Any:
+    """A Qt message handler that turns Qt's fatal "no platform plugin" into a message and exit code 2.
+
+    Without it Qt aborts the process (a core dump) when, say, DISPLAY names an
+    X server that is not there or the xcb plugin's libraries are missing.
+    """
+
+    def handler(mode: QtMsgType, context: Any, message: str) -> None:
+        if mode != QtMsgType.QtFatalMsg:
+            category = getattr(context, "category", None)
+            prefix = f"{category}: " if category and category != "default" else ""
+            sys.stderr.write(f"{prefix}{message}\n")
+            return
+        from ..cli import headless_help
+        from ..resources import example_path
+
+        display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY") or "none"
+        sys.stderr.write(
+            f"error: the designer window cannot open: Qt found no usable display (display {display}). "
+            f"Qt said: {message.strip().split('. ')[0]}.\n"
+            f"{headless_help(design or str(example_path(DEFAULT_EXAMPLE)))}\n"
+        )
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(ExitCode.BAD_INPUT)  # Qt aborts right after a fatal message; leave first, cleanly
+
+    return handler
+
+
+def application(design: str | None = None) -> QApplication:
+    """The running QApplication (created on first use; ``design`` names the file in the no-display message)."""
     app = QApplication.instance()
     if app is None:
         QCoreApplication.setOrganizationName("MLPDesigner")
         QCoreApplication.setApplicationName("MLP Designer")
-        app = QApplication(sys.argv[:1])
+        previous = qInstallMessageHandler(_no_platform_exit(design))
+        try:
+            app = QApplication(sys.argv[:1])
+        finally:
+            qInstallMessageHandler(previous)
     return app  # type: ignore[return-value]
 
 
@@ -103,7 +139,7 @@ def run_gui(args: argparse.Namespace) -> int:
         raise UserError("--train needs a design FILE with a data section", hint="mlpdesigner gui FILE --train")
     if epochs is not None and epochs < 1:
         raise UserError(f"--epochs: Expected a whole number of at least 1. Received: {epochs}")
-    app = application()
+    app = application(file)
     if screenshot:  # a fresh layout and no recovery files: the picture shows the defaults
         import tempfile
 

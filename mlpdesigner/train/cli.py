@@ -155,8 +155,8 @@ def run_train(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- trained runs
 
 
-def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo, Any]:
-    """(folder, frozen spec, run.json, Keras model) of a run folder."""
+def open_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo]:
+    """(folder, frozen spec, run.json) of a finished run folder that saved its model; no TensorFlow."""
     run = Path(run_dir).expanduser().resolve()
     if not run.is_dir():
         raise UserError(f"Run folder not found: {run}. Expected a folder written by mlpdesigner train.")
@@ -172,7 +172,13 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo, Any]
     if not model_file.is_file():
         why = f" (the run {info.status}: {info.reason})" if info.status is not RunStatus.COMPLETED else ""
         raise UserError(f"{run}: no {runfolder.MODEL_FILE}{why}. Expected a run that saved its model.")
-    spec = load_spec(run / runfolder.SPEC_FILE)
+    return run, load_spec(run / runfolder.SPEC_FILE), info
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo, Any]:
+    """(folder, frozen spec, run.json, Keras model) of a run folder."""
+    run, spec, info = open_run(run_dir)
+    model_file = run / runfolder.MODEL_FILE
     from ..modelfile import check_model_matches_spec, load_keras_model
     from .runner import setup_device
 
@@ -186,6 +192,17 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Spec, RunInfo, Any]
         raise UserError(f"{model_file}: cannot load the model: {type(exc).__name__}: {exc}") from None
     check_model_matches_spec(model, spec.checked()[1], model_file, run / runfolder.SPEC_FILE)
     return run, spec, info, model
+
+
+def require_data_file(data: str | os.PathLike[str] | None) -> None:
+    """Refuse a ``--data`` path that is not a file, before the run's model (and TensorFlow) loads."""
+    if data is None:
+        return
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise UserError(f"--data {data}: no such file. Expected an existing CSV or .npz file.")
+    if not path.is_file():
+        raise UserError(f"--data {data}: not a file. Expected an existing CSV or .npz file.")
 
 
 def _check_same_data(info: RunInfo, dataset: Any) -> None:
@@ -203,7 +220,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .data import load_dataset, read_data
     from .runner import evaluate_split
 
-    run, spec, info, model = load_run(args.run)
+    require_data_file(args.data)
+    run, spec, info = open_run(args.run)
+    data_file = spec.data_file()
+    if not args.data and data_file is not None and not data_file.is_file():
+        digest = info.data.get("sha256") or "?"
+        raise UserError(
+            f"{run}: the run's data file {data_file} is gone (moved or deleted since training; run.json "
+            f"records its SHA-256 {digest[:16]}...). Expected it back in place, or --data FILE to evaluate "
+            "on another file."
+        )
+    run, spec, info, model = load_run(run)
     classes: dict[str, list[str] | None] = dict(info.classes)
     batch_size = info.training.get("batch_size") or 32
     if args.data:
@@ -211,14 +238,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         split = dataset.subset(np.arange(dataset.rows))
         where = "file"
     else:
-        data_file = spec.data_file()
-        if data_file is not None and not data_file.is_file():
-            digest = info.data.get("sha256") or "?"
-            raise UserError(
-                f"{run}: the run's data file {data_file} is gone (moved or deleted since training; run.json "
-                f"records its SHA-256 {digest[:16]}...). Expected it back in place, or --data FILE to evaluate "
-                "on another file."
-            )
         dataset = load_dataset(spec, classes=classes)
         _check_same_data(info, dataset)
         split = dataset.test
@@ -280,6 +299,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     run_files = [Path(args.run) / name for name in (runfolder.SPEC_FILE, runfolder.INFO_FILE, runfolder.MODEL_FILE)]
     output = check_output_file(args.output, [args.data, *run_files])
+    require_data_file(args.data)
     run, spec, info, model = load_run(args.run)
     dataset = read_data(spec, args.data, targets=False)
     raw = model.predict(model_inputs(model, dataset.x), batch_size=1024, verbose=0)

@@ -59,7 +59,7 @@ import numpy as np
 
 from .. import runfolder
 from ..atomic import atomic_write_bytes, atomic_write_text
-from ..errors import UserError
+from ..errors import ExitCode, UserError
 from ..runfolder import RunInfo, RunStatus
 from ..spec import Spec, analyze, dumps, load_spec
 from ..spec.paths import relative_path
@@ -337,6 +337,29 @@ def evaluate_split(model: Any, split: Any, batch_size: int) -> dict[str, float] 
 # --------------------------------------------------------------------------- the run folder
 
 
+def check_run_dir(out: str | os.PathLike[str] | None) -> None:
+    """Refuse, before any slow work, a run folder that :func:`new_run_dir` could not create.
+
+    ``out`` must be a new or empty folder; without it, ``runs/`` in the
+    current folder. The nearest existing folder above must be writable.
+    """
+    if out is not None:
+        path = Path(out).expanduser().resolve()
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UserError(f"--out {out}: Expected a new or empty folder. Received: an existing non-empty path")
+        label = f"--out {out}"
+    else:
+        path = Path.cwd() / "runs"
+        label = f"the run folder {path}"
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{label}: cannot create the folder: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{label}: cannot create the folder: permission denied in {existing}")
+
+
 def new_run_dir(out: str | os.PathLike[str] | None, name: str) -> Path:
     """Create the run folder: ``out`` (new or empty), else ``runs/<name>-<YYYYmmdd-HHMMSS>``."""
     if out is not None:
@@ -418,14 +441,20 @@ def prepare(
     spec_source: Spec | str | os.PathLike[str] | dict[str, Any],
     *,
     data_path: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
     seed: int | None = None,
 ) -> Prepared:
-    """Load the spec and data, set up the device, build the model; raises before anything is written."""
+    """Load the spec and data, set up the device, build the model; raises before anything is written.
+
+    The cheap checks (spec, overrides, the run folder ``out``) come before the
+    data is read and TensorFlow loads, so that their errors come at once.
+    """
     started_wall = _now()
     t0 = time.monotonic()
     spec = apply_overrides(load_spec(spec_source), data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
+    check_run_dir(out)
     dataset = load_dataset(spec)
     data_seconds = time.monotonic() - t0
     filled, plan = spec.checked()
@@ -651,7 +680,7 @@ def train(
     """
     reporter = reporter or Reporter()
     stop = stop or StopRequest()
-    prepared = prepare(spec_source, data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
+    prepared = prepare(spec_source, data_path=data_path, out=out, epochs=epochs, batch_size=batch_size, seed=seed)
     from .callbacks import RunMonitor
 
     run_dir = new_run_dir(out, prepared.spec.name)
@@ -693,4 +722,5 @@ def train(
             "elapsed": round(time.monotonic() - prepared.t0, 3),
         }
     )
-    return RunResult(run_dir, status, reason, metrics, monitor.history, 1 if status is RunStatus.FAILED else 0)
+    exit_code = ExitCode.FAILED if status is RunStatus.FAILED else ExitCode.OK
+    return RunResult(run_dir, status, reason, metrics, monitor.history, exit_code)
