@@ -34,6 +34,11 @@ _ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is call
 #: The first line of a C++ log message: severity letter, MMDD, time, thread, file:line] message.
 _LOG_LINE = re.compile(rb"^([IWEF])\d{4} \d+:\d+:\d+\.\d+\s+\d+ \S+:\d+\] ")
 
+#: Lines that start a Python message (a warning, a traceback, our own "error:"): never part of a C++ message.
+_PYTHON_LINE = re.compile(
+    rb"^(Traceback |\S+:\d+: \w+: |\w*(Warning|Error)\b|(DEBUG|INFO|WARNING|ERROR|CRITICAL):|error: |warning: )"
+)
+
 _SEVERITY = "IWEF"
 
 _imported = False
@@ -51,7 +56,7 @@ def filter_log(text: bytes, level: int) -> bytes:
     """``text`` without the C++ log messages (and absl's preamble) that ``level`` hides; other lines stay.
 
     A message may run over several lines: the lines after a hidden message's
-    first line are hidden with it, up to the next log line.
+    first line are hidden with it, up to the next log line or Python message.
     """
     if level <= 0:
         return text
@@ -64,6 +69,8 @@ def filter_log(text: bytes, level: int) -> bytes:
         match = _LOG_LINE.match(line)
         if match:
             hiding = _SEVERITY.index(match.group(1).decode()) < level
+        elif _PYTHON_LINE.match(line):
+            hiding = False
         if not hiding:
             kept.append(line)
     return b"".join(kept)

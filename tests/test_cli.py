@@ -144,3 +144,77 @@ def _patched_parser(build, func):
         return parser
 
     return patched
+
+
+NO_DISPLAY = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": ""}
+
+
+def _suggested_commands(stderr: str) -> list[list[str]]:
+    """The command lines the no-display message suggests, as argument lists after ``mlpdesigner``."""
+    import shlex
+
+    lines = [line.strip() for line in stderr.splitlines() if line.startswith("  mlpdesigner ")]
+    return [shlex.split(line, comments=True)[1:] for line in lines]
+
+
+def test_offscreen_platform_without_screenshot_says_so_and_exits() -> None:
+    """QT_QPA_PLATFORM=offscreen shows no window: the designer must not wait forever for one (it used to hang)."""
+    result = _run("-m", "mlpdesigner", env={"QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert 'Model: "wide_deep_aux_output"' in result.stdout
+    assert "QT_QPA_PLATFORM=offscreen draws no visible window" in result.stderr
+    assert "set QT_QPA_PLATFORM" not in result.stderr
+
+
+def test_no_display_message_suggests_only_commands_that_work_there() -> None:
+    with_data = _run("-m", "mlpdesigner", "gui", str(example_path("flowers_multiclass")), env=NO_DISPLAY)
+    assert with_data.returncode == 0, with_data.stderr
+    assert "No display found" in with_data.stderr and "QT_QPA_PLATFORM" not in with_data.stderr
+    commands = [args[0] for args in _suggested_commands(with_data.stderr)]
+    assert commands == ["summary", "validate", "train", "export", "gui"]
+    assert ["--screenshot", "window.png"] == _suggested_commands(with_data.stderr)[-1][-2:]
+    no_data = _run("-m", "mlpdesigner", "gui", str(example_path("selu_self_normalizing")), env=NO_DISPLAY)
+    assert no_data.returncode == 0, no_data.stderr
+    assert [args[0] for args in _suggested_commands(no_data.stderr)] == ["summary", "validate", "export", "gui"]
+
+
+@pytest.mark.slow
+def test_every_suggested_command_runs_without_a_display(tmp_path: Path) -> None:
+    design = tmp_path / "selu.json"
+    design.write_text(example_path("selu_self_normalizing").read_text("utf-8"), "utf-8")
+    shown = subprocess.run(
+        [sys.executable, "-m", "mlpdesigner", "gui", str(design)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **NO_DISPLAY},
+        cwd=tmp_path,
+        timeout=120,
+    )
+    suggested = _suggested_commands(shown.stderr)
+    assert len(suggested) == 4
+    for args in suggested:
+        result = subprocess.run(
+            [sys.executable, "-m", "mlpdesigner", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **NO_DISPLAY},
+            cwd=tmp_path,
+            timeout=300,
+        )
+        assert result.returncode == 0, f"mlpdesigner {' '.join(args)}:\n{result.stderr}"
+    assert (tmp_path / "model.onnx").is_file() and (tmp_path / "window.png").is_file()
+
+
+def test_train_in_the_window_without_a_display_is_bad_input() -> None:
+    result = _run("-m", "mlpdesigner", "gui", str(example_path("flowers_multiclass")), "--train", env=NO_DISPLAY)
+    assert result.returncode == 2
+    assert "--train needs the designer window" in result.stderr and "mlpdesigner train" in result.stderr
+
+
+def test_unreachable_display_is_a_message_not_a_crash() -> None:
+    """DISPLAY naming no X server: Qt would abort (a core dump, exit 134); the designer says what works instead."""
+    env = {"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":987654", "WAYLAND_DISPLAY": ""}
+    result = _run("-m", "mlpdesigner", "gui", str(example_path("housing_regression")), env=env)
+    assert result.returncode == 2, result.stderr
+    assert "error: the designer window cannot open" in result.stderr
+    assert "mlpdesigner summary" in result.stderr and "--screenshot" in result.stderr
