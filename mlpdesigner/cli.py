@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlpdesigner",
         description="Design, train and export multilayer perceptrons. Without a command, opens the designer.",
+        epilog="Exit codes of every command: 0 done; 1 problems found (invalid spec in validate, failed run, "
+        "failed export check); 2 bad input or usage; 3 internal error; 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -118,11 +118,11 @@ def _train_and_screenshot(window: MainWindow, screenshot: str, epochs: int | Non
     print(f"wrote {target}")
     if state is None:
         print(f"error: training did not start: {window.train_view.banner.text()}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     print(f"run {state.status}: {state.run_dir}" + (f" ({state.reason})" if state.reason else ""))
     if state.status is RunStatus.FAILED:
         print(f"error: {state.message}", file=sys.stderr)
-    return 0 if state.status is RunStatus.COMPLETED else 1
+    return ExitCode.OK if state.status is RunStatus.COMPLETED else ExitCode.FAILED
 
 
 def run_gui(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@
     everything else TensorFlow or Python prints goes to stderr. SIGINT and
     SIGTERM stop the run after the current batch and still write the run
     folder (status ``stopped``); a second signal stops at once.
-    Exit codes: 0 completed or stopped, 1 failed (or invalid spec), 2 bad input.
+    Exit codes (:class:`~mlpdesigner.errors.ExitCode`): 0 completed or stopped, 1 failed, 2 bad input
+    (an invalid spec, missing data, a bad option).
 ``mlpdesigner evaluate RUN_DIR [--data FILE] [--json]``
     Metrics on the run's test split (the same rows as in training: same data,
     seed and split settings), or on every row of ``--data``. A run whose
