@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
 from .errors import ExitCode, UserError, exit_code_for
+from .headless import headless_help
 from .spec import Spec, SpecError, read_file
 
 #: The design the designer opens when started without a file.
@@ -138,30 +138,6 @@ def _has_display() -> bool:
     if sys.platform in ("win32", "darwin"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def headless_help(file: str) -> str:
-    """What works without a display, with ``file`` filled in so that each line runs as shown.
-
-    Training (and exporting its run) is offered only for a design whose data file exists.
-    """
-    shown = shlex.quote(file)
-    lines = [
-        "Without a display, these work:",
-        f"  mlpdesigner summary {shown}   # layers, shapes and parameter counts",
-        f"  mlpdesigner validate {shown}   # problems and design advice",
-    ]
-    spec = read_file(file)
-    data_file = spec.data_file() if spec.ok else None
-    if data_file is not None and data_file.is_file():
-        lines += [
-            f"  mlpdesigner train {shown} --out run1   # train on the design's data",
-            "  mlpdesigner export run1 --format onnx -o model.onnx   # a verified ONNX file of that run",
-        ]
-    else:
-        lines.append(f"  mlpdesigner export {shown} --format onnx -o model.onnx   # a verified ONNX file (untrained)")
-    lines.append(f"  mlpdesigner gui {shown} --screenshot window.png   # the designer window as a picture")
-    return "\n".join(lines)
 
 
 def _no_window_reason() -> str:

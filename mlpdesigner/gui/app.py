@@ -39,7 +39,7 @@ def _no_platform_exit(design: str | None) -> Any:
             prefix = f"{category}: " if category and category != "default" else ""
             sys.stderr.write(f"{prefix}{message}\n")
             return
-        from ..cli import headless_help
+        from ..headless import headless_help
         from ..resources import example_path
 
         display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY") or "none"
