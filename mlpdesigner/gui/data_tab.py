@@ -524,6 +524,7 @@ class DataTab(QWidget):
         # The checks read the whole table: run them again only when the data or what they look at changed.
         training = raw.get("training") if isinstance(raw.get("training"), dict) else {}
         key = (self.frame_key, self.frame is None, json.dumps(raw.get("data"), sort_keys=True, default=str),
+               json.dumps(raw.get("inputs"), sort_keys=True, default=str),
                json.dumps(raw.get("outputs"), sort_keys=True, default=str), str(training.get("class_weight")))
         if key == self._advice_key:
             return

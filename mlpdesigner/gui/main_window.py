@@ -180,7 +180,8 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
 
         run_menu = bar.addMenu("&Run")
-        self.train_action = self._action(run_menu, "Train", self.train, "F5",
+        # A lambda: triggered(bool) would otherwise arrive as ``epochs=False`` and hide the Epochs box.
+        self.train_action = self._action(run_menu, "Train", lambda: self.train(), "F5",
                                          "Train the design on its data in a separate process")
         self.stop_action = self._action(run_menu, "Stop training", self.train_view.stop_training, "Shift+F5",
                                         "Stop the run after the current batch")

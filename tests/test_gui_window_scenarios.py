@@ -1,0 +1,94 @@
+"""Scenarios of issue 12 (window, diagram, data tab, training view, keyboard), driven as a person would:
+key clicks and mouse clicks on the real widgets, the real actions and shortcuts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from gui_helpers import close_clean, make_window  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication, QToolBar  # noqa: E402
+
+from mlpdesigner.resources import data_path  # noqa: E402
+
+
+def housing_design(folder: Path, **changes) -> Path:
+    """The housing regression starter saved in ``folder`` with its CSV beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    raw = json.loads(data_path("resources", "examples", "housing_regression.json").read_text("utf-8"))
+    raw["data"]["path"] = "housing.csv"
+    raw.update(changes)
+    (folder / "housing.csv").write_bytes(data_path("resources", "datasets", "housing.csv").read_bytes())
+    spec = folder / "housing.json"
+    spec.write_text(json.dumps(raw, indent=2), "utf-8")
+    return spec
+
+
+def shown(qtbot, window):  # noqa: ANN001, ANN201
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    return window
+
+
+def type_into_spinbox(spin, text: str) -> None:  # noqa: ANN001
+    spin.setFocus()
+    QTest.keyClick(spin, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(spin, text)
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+
+
+# ----- 1. Run > Train, F5 and the toolbar use the Training tab's Epochs box ---------------------------------
+@pytest.mark.parametrize("how", ["f5", "menu", "toolbar"])
+def test_every_train_command_uses_the_epochs_box(qtbot, tmp_path, monkeypatch, how) -> None:
+    import mlpdesigner.gui.train_view as train_view
+
+    asked: list[int | None] = []
+
+    def fake_command(spec_path, run_dir, epochs=None):  # noqa: ANN001, ANN202
+        asked.append(epochs)
+        return [sys.executable, "-c", "pass"]
+
+    monkeypatch.setattr(train_view, "train_command", fake_command)
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
+    QTest.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.train_view
+    type_into_spinbox(window.train_view.epochs, "3")
+    assert window.train_view.epochs.value() == 3
+    if how == "f5":
+        QTest.keyClick(window.train_view, Qt.Key.Key_F5)
+    elif how == "menu":
+        window.train_action.trigger()
+    else:
+        toolbar = window.findChild(QToolBar, "main_toolbar")
+        qtbot.mouseClick(toolbar.widgetForAction(window.train_action), Qt.MouseButton.LeftButton)
+    assert asked == [3]
+    qtbot.waitUntil(lambda: not window.train_view.training, timeout=30_000)
+    close_clean(window)
+
+
+# ----- 7. Applying the normalize data fix removes the advice and its button ----------------------------------
+def test_applied_normalize_fix_leaves_the_data_checks(qtbot, tmp_path) -> None:
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
+    QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    tab = window.data_tab
+    tree = tab.advice_tree
+    row = next(i for i, a in enumerate(tab.advice) if a.kind == "scale")
+    item = tree.topLevelItem(row)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+    assert tab.fix_button.isEnabled() and tab.fix_button.text() == "Normalize this input"
+    qtbot.mouseClick(tab.fix_button, Qt.MouseButton.LeftButton)
+    assert window.document.raw["inputs"][0]["normalize"] is True
+    assert not any(a.kind == "scale" for a in tab.advice)
+    texts = [tree.topLevelItem(i).text(1) for i in range(tree.topLevelItemCount())]
+    assert not any("not normalized" in t for t in texts)
+    assert not tab.fix_button.isEnabled() and tab.fix_button.text() == "Apply fix"
+    close_clean(window)
