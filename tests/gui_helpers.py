@@ -27,6 +27,8 @@ class ScriptedDialogs(Dialogs):
         self.templates: list[str | None] = []
         self.errors: list[tuple[str, str]] = []
         self.asked_discard = 0
+        self.stop_answers: list[str] = []
+        self.asked_stop: list[str] = []
 
     def open_path(self, parent: Any, folder: str) -> str | None:
         return self.paths.pop(0)
@@ -40,6 +42,10 @@ class ScriptedDialogs(Dialogs):
     def confirm_discard(self, parent: Any, name: str) -> str:
         self.asked_discard += 1
         return self.discard_answers.pop(0) if self.discard_answers else "discard"
+
+    def confirm_stop_run(self, parent: Any, what: str) -> str:
+        self.asked_stop.append(what)
+        return self.stop_answers.pop(0) if self.stop_answers else "stop"
 
     def error(self, parent: Any, title: str, message: str) -> None:
         self.errors.append((title, message))

@@ -265,7 +265,11 @@ def test_closing_the_window_ends_a_running_training(qtbot, tmp_path) -> None:
     assert window.train()
     run = window.train_view.run
     qtbot.waitUntil(lambda: run.process.processId() > 0, timeout=30_000)
-    assert window.close()
+    window.show()
+    # Issue 12 changed this: closing asks, stops the run without waiting on the GUI thread, and closes once it ended.
+    assert not window.close()
+    assert window.dialogs.asked_stop == ["A training run"]
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
     assert run.process.state() == run.process.ProcessState.NotRunning
 
 

@@ -92,3 +92,39 @@ def test_applied_normalize_fix_leaves_the_data_checks(qtbot, tmp_path) -> None:
     assert not any("not normalized" in t for t in texts)
     assert not tab.fix_button.isEnabled() and tab.fix_button.text() == "Apply fix"
     close_clean(window)
+
+
+# ----- 8. Closing during a run asks, and never blocks the GUI thread while the child stops ------------------------
+#: A child that takes a while to end after SIGTERM, as a run finishing its batch does.
+SLOW_TO_STOP = (
+    "import json, signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, lambda *_: (time.sleep(1.5), sys.exit(0)))\n"
+    "print(json.dumps({'event': 'start', 'epochs': 5}), flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+@pytest.mark.parametrize("answer", ["cancel", "stop"])
+def test_quit_during_a_run_asks_and_stops_it_in_the_background(qtbot, tmp_path, monkeypatch, answer) -> None:
+    import mlpdesigner.gui.train_view as train_view
+
+    monkeypatch.setattr(train_view, "train_command", lambda *_a, **_k: [sys.executable, "-c", SLOW_TO_STOP])
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
+    QTest.keyClick(window, Qt.Key.Key_F5)
+    run = window.train_view.run
+    qtbot.waitUntil(lambda: run.state.status == "running" and run.state.epochs == 5, timeout=30_000)
+    window.dialogs.stop_answers.append(answer)
+    QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert window.dialogs.asked_stop == ["A training run"]
+    if answer == "cancel":
+        assert window.isVisible() and run.running and not run.state.stop_requested
+        window.train_view.run.process.kill()
+        qtbot.waitUntil(lambda: not run.running, timeout=30_000)
+        close_clean(window)
+        return
+    # The key press returned while the child is still finishing: the GUI thread did not wait for it.
+    assert run.running and run.state.stop_requested and window.isVisible()
+    assert "Stopping the run" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+    assert not run.running and run.state.status == "stopped"
+    assert window.dialogs.asked_stop == ["A training run"]  # asked once

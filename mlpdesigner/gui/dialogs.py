@@ -59,6 +59,19 @@ class Dialogs:
             return "discard"
         return "cancel"
 
+    def confirm_stop_run(self, parent: QWidget, what: str) -> str:
+        """'stop' (stop it, then close) or 'cancel' (keep the window and the run)."""
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Still running")
+        box.setText(f"{what} is still running.")
+        box.setInformativeText("Stop it and close the window? A stopped training run still writes its folder.")
+        stop = box.addButton("Stop and close", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return "stop" if box.clickedButton() is stop else "cancel"
+
     def error(self, parent: QWidget, title: str, message: str) -> None:
         QMessageBox.critical(parent, title, message)
 

@@ -92,6 +92,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.problems_dock, self.summary_dock)
         self.problems_dock.raise_()
         self._layout_restored = False
+        #: The undo index when the user agreed to close while a child ran (the close finishes when it ends).
+        self._close_requested_at: int | None = None
         for dock in (self.outline_dock, self.inspector_dock):
             dock.setMinimumWidth(200)
 
@@ -142,7 +144,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Export diagram as PNG…", lambda: self.export_diagram("png"))
         self._action(file_menu, "Export diagram as SVG…", lambda: self.export_diagram("svg"))
         file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "Quit", self.close, "Ctrl+Q")
 
         edit_menu = bar.addMenu("&Edit")
         self.undo_action = self.document.undo_stack.createUndoAction(self, "Undo")
@@ -443,9 +445,25 @@ class MainWindow(QMainWindow):
         self.export_dialog.show()
         return self.export_dialog
 
-    def stop_children(self, timeout_ms: int = 10_000) -> None:
-        """End a running training or export before the window closes (gracefully, then killed)."""
-        self.runs.stop_children(timeout_ms)
+    def running_children(self) -> list[Any]:
+        """The training run and export child that are still running."""
+        children = [self.runs.run, self.runs.export]
+        return [child for child in children if child is not None and child.running]
+
+    def stop_children(self) -> list[Any]:
+        """Ask the running training to stop (gracefully, killed after a timeout) and kill an export.
+
+        Returns at once: the children end in the background and emit ``finished`` (the controller's own
+        ``stop_children`` waits for them, which would freeze the window).
+        """
+        children = self.running_children()
+        for child in children:
+            if child is self.runs.run:
+                if not child.state.stop_requested:
+                    self.train_view.stop_training()
+            else:
+                child.process.kill()
+        return children
 
     # ----- errors --------------------------------------------------------------------------------
     def show_exception(self, exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
@@ -484,11 +502,31 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if not self.maybe_save():
+        """Close after asking about unsaved work and a running child; never waits for a child on the GUI thread."""
+        children = self.running_children()
+        if self._close_requested_at is None or self._close_requested_at != self.document.undo_stack.index():
+            if children:
+                what = "A training run" if self.train_view.training else "An export"
+                if self.dialogs.confirm_stop_run(self, what) != "stop":
+                    event.ignore()
+                    return
+            if not self.maybe_save():
+                event.ignore()
+                return
+        if children:
+            # Close again once every child has ended; the window stays responsive meanwhile.
+            self._close_requested_at = self.document.undo_stack.index()
+            for child in self.stop_children():
+                child.finished.connect(self._close_when_children_ended)
+            self.statusBar().showMessage("Stopping the run before closing…")
             event.ignore()
             return
-        self.stop_children()
+        self._close_requested_at = None
         self.save_layout()
         self.autosave_timer.stop()
         self.recovery.clear()
         event.accept()
+
+    def _close_when_children_ended(self, *_args: Any) -> None:
+        if self._close_requested_at is not None and not self.running_children():
+            QTimer.singleShot(0, self.close)
