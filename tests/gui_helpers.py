@@ -28,6 +28,7 @@ class ScriptedDialogs(Dialogs):
         self.errors: list[tuple[str, str]] = []
         self.asked_discard = 0
         self.stop_answers: list[str] = []
+        self.data_files: list[str | None] = []
         self.asked_stop: list[str] = []
 
     def open_path(self, parent: Any, folder: str) -> str | None:
@@ -42,6 +43,9 @@ class ScriptedDialogs(Dialogs):
     def confirm_discard(self, parent: Any, name: str) -> str:
         self.asked_discard += 1
         return self.discard_answers.pop(0) if self.discard_answers else "discard"
+
+    def data_path(self, parent: Any, folder: str) -> str | None:
+        return self.data_files.pop(0)
 
     def confirm_stop_run(self, parent: Any, what: str) -> str:
         self.asked_stop.append(what)

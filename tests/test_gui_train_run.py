@@ -145,13 +145,18 @@ def test_stop_a_run_part_way(qtbot, tmp_path) -> None:
 
 def test_failed_run_shows_its_own_message_and_the_editor_keeps_working(qtbot, tmp_path) -> None:
     spec = flowers_design(tmp_path / "design")
-    (tmp_path / "design" / "flowers.csv").unlink()
+    # Issue 12 changed this: a missing data file is now an error before training starts (E307), so the
+    # run fails on what only reading the data finds: a value that is not a number.
+    csv = tmp_path / "design" / "flowers.csv"
+    lines = csv.read_text("utf-8").splitlines()
+    lines[5] = "oops," + lines[5].split(",", 1)[1]
+    csv.write_text("\n".join(lines) + "\n", "utf-8")
     window = window_on(qtbot, tmp_path, spec)
     view = window.train_view
     assert window.train()
     state = finish(qtbot, window)
     assert state.status == "failed"
-    assert "flowers.csv" in state.message and "not found" in state.message.lower()
+    assert "flowers.csv" in state.message and "row 6" in state.message and "'oops'" in state.message
     assert view.banner.text().startswith("Training failed: ") and "flowers.csv" in view.banner.text()
     assert "flowers.csv" in window.statusBar().currentMessage()
     assert view.history.rowCount() == 0 and view.train_button.isEnabled()

@@ -128,3 +128,95 @@ def test_quit_during_a_run_asks_and_stops_it_in_the_background(qtbot, tmp_path, 
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
     assert not run.running and run.state.status == "stopped"
     assert window.dialogs.asked_stop == ["A training run"]  # asked once
+
+
+# ----- 5. A new CSV is checked against the mapping: errors at /data/columns/… with fixes -------------------------
+def choose_csv(qtbot, window, csv: Path) -> None:  # noqa: ANN001
+    """The Data tab's "Choose CSV…" button, answered with ``csv``."""
+    QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    window.dialogs.data_files.append(str(csv))
+    qtbot.mouseClick(window.data_tab.choose_button, Qt.MouseButton.LeftButton)
+
+
+def problem_rows(window) -> list[tuple[str, str, str]]:  # noqa: ANN001
+    tree = window.problems.tree
+    return [(tree.topLevelItem(i).text(0), tree.topLevelItem(i).text(1), tree.topLevelItem(i).text(3))
+            for i in range(tree.topLevelItemCount())]
+
+
+def click_problem(qtbot, window, code: str, where: str = "") -> None:  # noqa: ANN001
+    tree = window.problems.tree
+    row = next(i for i, (c, w, _m) in enumerate(problem_rows(window)) if c == code and where in w)
+    item = tree.topLevelItem(row)
+    tree.scrollToItem(item)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+    assert tree.currentItem() is item
+
+
+def test_a_new_csv_without_the_mapped_columns_is_an_error_with_fixes(qtbot, tmp_path) -> None:
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
+    assert window.document.spec.ok
+    flowers = tmp_path / "d" / "flowers.csv"
+    flowers.write_bytes(data_path("resources", "datasets", "flowers.csv").read_bytes())
+    choose_csv(qtbot, window, flowers)
+    assert window.document.raw["data"]["path"] == "flowers.csv"
+    rows = problem_rows(window)
+    features = next(r for r in rows if r[0] == "E308" and "/data/columns/features" in r[1])
+    assert "'MedInc'" in features[2] and "sepal_length" in features[2]
+    assert any(r[0] == "E308" and "/data/columns/price" in r[1] and "'MedHouseVal'" in r[2] for r in rows)
+    assert window.status_label.text().startswith("2 errors: flowers.csv has no column")
+    assert not window.train_view.start_training()  # training refuses instead of failing in the child
+    click_problem(qtbot, window, "E308", "/data/columns/price")
+    assert window.problems.fix_button.isEnabled()
+    qtbot.mouseClick(window.problems.fix_button, Qt.MouseButton.LeftButton)
+    assert "price" not in window.document.raw["data"]["columns"]
+    assert window.document.undo_stack.undoText() == "Apply fix: Clear the mapping of price"
+
+    # The same columns, spelled differently: the fix maps them by name.
+    renamed = tmp_path / "d" / "renamed.csv"
+    lines = (tmp_path / "d" / "housing.csv").read_text("utf-8").splitlines()
+    lines[0] = lines[0].lower().replace("medinc", "med_inc")
+    renamed.write_text("\n".join(lines) + "\n", "utf-8")
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    choose_csv(qtbot, window, renamed)
+    click_problem(qtbot, window, "E308", "/data/columns/features")
+    assert window.problems.fix_button.toolTip().startswith("Map features by name (med_inc, houseage")
+    qtbot.mouseClick(window.problems.fix_button, Qt.MouseButton.LeftButton)
+    assert window.document.raw["data"]["columns"]["features"][:2] == ["med_inc", "houseage"]
+    click_problem(qtbot, window, "E308", "/data/columns/price")
+    qtbot.mouseClick(window.problems.fix_button, Qt.MouseButton.LeftButton)
+    assert window.document.raw["data"]["columns"]["price"] == ["medhouseval"]
+    assert window.document.spec.ok and window.status_label.text().startswith("valid")
+    close_clean(window)
+
+
+# ----- 6. Templates find their bundled data wherever saved; a missing file is a problem with a locate fix ----------
+def test_a_template_saved_elsewhere_still_finds_its_data_and_a_lost_file_can_be_located(qtbot, tmp_path) -> None:
+    window = shown(qtbot, make_window(qtbot, tmp_path))
+    window.dialogs.templates.append("housing_regression")
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.raw["name"] == "housing_regression"
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    window.dialogs.paths.append(str(elsewhere / "mine.json"))
+    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.document.path == (elsewhere / "mine.json").resolve()
+    assert window.document.spec.ok, [p.message for p in window.document.spec.errors]
+    assert window.data_tab.data_file().is_file() and window.data_tab.frame is not None
+
+    # A design whose data file is gone: an error in Problems with a fix that locates the file.
+    lost = housing_design(tmp_path / "lost")
+    (tmp_path / "lost" / "housing.csv").rename(tmp_path / "moved.csv")
+    window.dialogs.paths.append(str(lost))
+    QTest.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.path == lost.resolve()
+    rows = problem_rows(window)
+    assert rows[0][0] == "E307" and "/data/path" in rows[0][1] and "Data file not found" in rows[0][2]
+    assert window.status_label.text().startswith("1 error: Data file not found")
+    click_problem(qtbot, window, "E307")
+    window.dialogs.data_files.append(str(tmp_path / "moved.csv"))
+    qtbot.mouseClick(window.problems.fix_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.data_tab
+    assert window.document.raw["data"]["path"] == "../moved.csv"
+    assert window.document.spec.ok and window.data_tab.frame is not None
+    close_clean(window)

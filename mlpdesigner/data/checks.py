@@ -379,3 +379,115 @@ def preview_rows(frame: Any, rows: int = PREVIEW_ROWS) -> list[list[str]]:
     for values in head.itertuples(index=False):
         out.append(["" if isinstance(v, float) and math.isnan(v) else str(v) for v in values])
     return out
+
+
+# --------------------------------------------------------------------------- the data file against the spec
+
+#: The GUI offers to locate a missing data file (a file chooser, not a JSON Patch).
+LOCATE_DATA = "locate_data"
+_HEADERS: dict[tuple[str, int, int], list[str]] = {}
+
+
+def read_header(path: str | os.PathLike[str]) -> list[str]:
+    """The column names of a CSV (``.tsv``: tab-separated) file, read from its first line only (cached by mtime).
+
+    Raises UserError naming the file when it cannot be read.
+    """
+    import csv
+
+    file = Path(path)
+    try:
+        stat = file.stat()
+        key = (str(file), stat.st_mtime_ns, stat.st_size)
+        if key in _HEADERS:
+            return _HEADERS[key]
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            row = next(csv.reader(handle, delimiter="\t" if file.suffix.lower() == ".tsv" else ","), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"{file}: cannot read its first line as CSV: {exc}") from None
+    if len(_HEADERS) > 64:
+        _HEADERS.clear()
+    _HEADERS[key] = [name.strip() for name in row]
+    return _HEADERS[key]
+
+
+def resolve_data_path(raw: Any, spec_path: str | os.PathLike[str] | None) -> Path | None:
+    """The data file a spec as written points at (None when it has none, or when a relative path has no folder)."""
+    data = raw.get("data") if isinstance(raw, dict) else None
+    text = data.get("path") if isinstance(data, dict) else None
+    if not isinstance(text, str) or not text:
+        return None
+    path = Path(text)
+    if not path.is_absolute():
+        if spec_path is None:
+            return None
+        path = Path(spec_path).parent / path
+    return path.resolve()
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def _by_name(wanted: list[str], header: list[str]) -> list[str] | None:
+    """Each wanted column matched to a file column spelled the same up to case, spaces and punctuation."""
+    index: dict[str, list[str]] = {}
+    for column in header:
+        index.setdefault(_squash(column), []).append(column)
+    matched = []
+    for column in wanted:
+        found = [column] if column in header else index.get(_squash(column), [])
+        if len(found) != 1:
+            return None
+        matched.append(found[0])
+    return matched
+
+
+def data_file_problems(raw: Any, spec_path: str | os.PathLike[str] | None) -> list[Any]:
+    """Errors where the spec's data section does not fit the real file: E307 (missing or unreadable file),
+    E308 (mapped columns the file does not have, with a fix: map by name where the names match, else clear).
+
+    Only the file's first line is read. A relative path with no spec file, or an ``.npz`` file, is not checked.
+    """
+    from ..spec.problems import Problem, pointer
+
+    file = resolve_data_path(raw, spec_path)
+    if file is None:
+        return []
+    if not file.is_file():
+        return [Problem(
+            "error", "E307", "/data/path",
+            f"Data file not found: {file}. Expected a CSV file there (a relative path is read from the design's "
+            "folder): locate the file, or choose another in the Data tab.",
+            fix_title="Locate the data file…", extra={"action": LOCATE_DATA},
+        )]
+    if file.suffix.lower() == ".npz":
+        return []
+    try:
+        header = read_header(file)
+    except UserError as exc:
+        return [Problem("error", "E307", "/data/path", f"{exc}. Expected a readable CSV file.",
+                        fix_title="Locate the data file…", extra={"action": LOCATE_DATA})]
+    columns = raw["data"].get("columns")
+    problems = []
+    for name, mapped in (columns.items() if isinstance(columns, dict) else []):
+        if not isinstance(mapped, list) or not all(isinstance(c, str) for c in mapped):
+            continue
+        missing = [c for c in mapped if c not in header]
+        if not missing:
+            continue
+        where = pointer("data", "columns", name)
+        shown = ", ".join(repr(c) for c in missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        available = ", ".join(header[:8]) + (", …" if len(header) > 8 else "")
+        message = (f"{file.name} has no column{'s' * (len(missing) != 1)} {shown} (mapped to {name!r}). "
+                   f"Expected columns of the file: {available}.")
+        clear = ([{"op": "remove", "path": where}], f"Clear the mapping of {name}")
+        matched = _by_name(mapped, header)
+        if matched is not None:
+            fix = [{"op": "replace", "path": where, "value": matched}]
+            title = f"Map {name} by name ({', '.join(matched[:3])}{', …' if len(matched) > 3 else ''})"
+            problems.append(Problem("error", "E308", where, message, fix=tuple(fix), fix_title=title,
+                                    extra={"alternatives": [clear]}))
+        else:
+            problems.append(Problem("error", "E308", where, message, fix=tuple(clear[0]), fix_title=clear[1]))
+    return problems

@@ -209,7 +209,9 @@ class DataTab(QWidget):
         return path.resolve()
 
     def choose_file(self) -> bool:
-        folder = self.data_file().parent if self.data_file() else (
+        """Ask for a CSV file and point the design at it (one undoable edit)."""
+        current = self.data_file()
+        folder = current.parent if current is not None and current.parent.is_dir() else (
             self.document.path.parent if self.document.path else Path.cwd())
         path = self.chooser(self, str(folder))
         return self.set_data_file(path) if path else False
@@ -223,8 +225,10 @@ class DataTab(QWidget):
         return self.document.apply(data_file_ops(self.document.raw, text), "Choose data file")
 
     def reload(self) -> None:
+        """Read the data file again, and check the mapping against it again."""
         self.frame_key = self.pending_key = None
         self._signature = self._preview_key = self._advice_key = None
+        self.document.recheck_data_file()
         self.sync()
 
     def outside_file(self) -> Path | None:

@@ -16,9 +16,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ..atomic import atomic_write_text
+from ..data.checks import data_file_problems
 from ..safeio import read_regular
 from ..spec import Spec, analyze, apply_patch, dumps, parse_text
 from ..spec.jsonloc import MAX_FILE_BYTES, JSONProblem, decode_bytes
+from ..spec.loader import locate
 from ..spec.problems import Problem
 
 
@@ -161,11 +163,24 @@ class Document(QObject):
         else:
             self.spec = parse_text(self.text, self.path)
             self.raw = self.spec.raw
+        self._check_data_file()
+
+    def _check_data_file(self) -> None:
+        """Add what the spec alone cannot know: a missing data file, mapped columns the file lacks."""
+        found = data_file_problems(self.spec.raw, self.path)
+        if found:
+            self.spec.problems.extend(locate(found, self.text))
+
+    def recheck_data_file(self) -> None:
+        """Check the data file again (it changed on disk) and tell the views."""
+        self._analyze()
+        self.changed.emit()
 
     def _set_text(self, text: str, selection: str | None = None, *, emit: bool = True) -> None:
         self.text = text
         self.spec = parse_text(text, self.path)
         self.raw = copy.deepcopy(self.spec.raw)
+        self._check_data_file()
         if selection is not None:
             self.selection = selection
         if emit:
@@ -175,6 +190,7 @@ class Document(QObject):
     def _after_structural_edit(self, select: str | None) -> None:
         self.text = dumps(self.raw)
         self.spec = analyze(copy.deepcopy(self.raw), text=self.text, path=self.path)
+        self._check_data_file()
         if select is not None:
             self.selection = select
         self.changed.emit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import traceback
 from pathlib import Path
@@ -11,6 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
 
+from ..data.checks import LOCATE_DATA, resolve_data_path
 from ..resources import example_path
 from ..runfolder import RunStatus
 from ..spec.operations import layer_list, layers_pointer, subject_pointer
@@ -34,6 +36,15 @@ APP_NAME = "MLP Designer"
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 10
 DEFAULT_EXAMPLE = "wide_deep_aux_output"
+
+
+#: Advice that means the design will not learn what it is meant to: the status bar says so instead of "valid".
+SERIOUS_ADVICE = ("W401", "W402", "W403")
+
+
+def _short(message: str, limit: int = 90) -> str:
+    first = message.splitlines()[0] if message else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
 def default_recovery_dir() -> Path:
@@ -101,6 +112,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_label)
         self._build_actions()
         self.problems.navigate.connect(self.navigate_to)
+        self.problems.action_requested.connect(self._problem_action)
         self.document.changed.connect(self._update_status)
         self.document.dirty_changed.connect(lambda _dirty: self._update_title())
         self.document.path_changed.connect(self._update_title)
@@ -238,14 +250,25 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.document.dirty)
 
     def _update_status(self) -> None:
+        """The permanent status: errors (the first one named), serious advice, or valid with the parameter count."""
         spec = self.document.spec
-        errors = len(spec.errors)
-        if spec.plan is not None:
-            self.status_label.setText(
-                f"valid · {spec.plan.total_params:,} params · {len(spec.advice)} advice"
-            )
+        errors = spec.errors
+        serious = [p for p in spec.advice if p.code in SERIOUS_ADVICE]
+        if errors:
+            text = f"{len(errors)} error{'s' * (len(errors) != 1)}: {_short(errors[0].message)}"
+            color = "#dc2626"
+        elif serious:
+            text = f"not ready: {_short(serious[0].message)}" + (f" (+{len(serious) - 1} more)" if len(serious) > 1
+                                                                   else "")
+            color = "#b45309"
+        elif spec.plan is not None:
+            text = f"valid · {spec.plan.total_params:,} params · {len(spec.advice)} advice"
+            color = "#15803d"
         else:
-            self.status_label.setText(f"{errors} error{'s' * (errors != 1)}")
+            text, color = "", "#374151"
+        self.status_label.setText(text)
+        self.status_label.setToolTip("\n".join(p.message for p in (errors or serious)))
+        self.status_label.setStyleSheet(f"color: {color};")
 
     # ----- files ---------------------------------------------------------------------------------
     def open_file(self, path: str | os.PathLike[str]) -> bool:
@@ -273,8 +296,20 @@ class MainWindow(QMainWindow):
         self.canvas.fit()
 
     def open_example(self, name: str = DEFAULT_EXAMPLE) -> None:
-        """Open a starter design as an unsaved copy."""
-        self.document.load_text(example_path(name).read_text("utf-8"))
+        """Open a starter design as an unsaved copy; its bundled data path is made absolute, so the copy
+        finds its data wherever it is saved."""
+        path = example_path(name)
+        text = path.read_text("utf-8")
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raw = None
+        data_file = resolve_data_path(raw, path)
+        if data_file is not None and raw["data"]["path"] != data_file.as_posix():
+            raw["data"]["path"] = data_file.as_posix()
+            self.document.load_dict(raw)
+        else:
+            self.document.load_text(text)
         self._after_load()
 
     def new_from_template(self, name: str | None = None) -> bool:
@@ -403,6 +438,12 @@ class MainWindow(QMainWindow):
         if block is not None:
             self.canvas.centerOn(block)
         self.inspector.focus_field(problem.path)
+
+    def _problem_action(self, problem: Problem) -> None:
+        """A problem's fix that needs the user: locate a missing data file."""
+        if problem.extra.get("action") == LOCATE_DATA:
+            self.tabs.setCurrentWidget(self.data_tab)
+            self.data_tab.choose_file()
 
     # ----- training and export -------------------------------------------------------------------
     def train(self, epochs: int | None = None) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,10 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..spec import summarize
+from ..spec.operations import subject_pointer
 from ..spec.problems import CODES, Problem
 from .document import Document
 
 SEVERITY_COLORS = {"error": "#dc2626", "warning": "#b45309", "info": "#2563eb"}
+#: Problems about the data file found by the document, not by the spec pipeline.
+DATA_FILE_CODES = ("E307", "E308")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -34,6 +38,8 @@ class ProblemsPanel(QWidget):
 
     #: Emitted with the problem the user wants to see.
     navigate = Signal(object)
+    #: Emitted with a problem whose fix is an action in the window (e.g. locate the data file), not a patch.
+    action_requested = Signal(object)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,20 +60,27 @@ class ProblemsPanel(QWidget):
         self.fix_button = QPushButton("Apply fix", self)
         self.fix_button.setEnabled(False)
         self.fix_button.setToolTip("Apply the selected advice's fix (undoable)")
+        self.fix_all_button = QPushButton("Apply all", self)
+        self.fix_all_button.setObjectName("apply_all")
+        self.fix_all_button.setEnabled(False)
+        self.fix_all_button.setToolTip("Apply the fix of every problem with the selected one's code (one undo step)")
         self.status = QLabel(self)
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
         top.addWidget(self.fix_button)
+        top.addWidget(self.fix_all_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
         layout.addWidget(self.tree)
         self.problems: list[Problem] = []
-        self.tree.itemDoubleClicked.connect(self._double_clicked)
+        self.tree.itemDoubleClicked.connect(self._activated)
+        self.tree.installEventFilter(self)  # Enter on a row goes to it, as a double-click does
         self.tree.currentItemChanged.connect(self._current_changed)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.fix_button.clicked.connect(self.apply_selected_fix)
+        self.fix_all_button.clicked.connect(self.apply_all_like_selected)
         document.changed.connect(self.refresh)
         self.refresh()
 
@@ -77,18 +90,22 @@ class ProblemsPanel(QWidget):
             self.document.spec.problems, key=lambda p: (SEVERITY_ORDER[p.severity], p.line or 0, p.code)
         )
         self.tree.clear()
+        names = layer_names(self.document.spec)
         for index, problem in enumerate(self.problems):
             where = problem.path or "/"
+            name = names.get(subject_pointer(problem.path))
+            if name:
+                where = f"{name}  {where}"
             item = QTreeWidgetItem([problem.code, where, str(problem.line or ""), problem.message])
             item.setData(0, Qt.ItemDataRole.UserRole, index)
             color = QBrush(QColor(SEVERITY_COLORS[problem.severity]))
             item.setForeground(0, color)
             tip = f"{problem.severity} {problem.code} ({CODES.get(problem.code, '')}): {problem.message}"
-            if problem.fix:
+            if self._fixable(problem):
                 tip += f"\nFix available: {problem.fix_title or 'apply the suggested change'}"
             for column in range(4):
                 item.setToolTip(column, tip)
-            if problem.fix:
+            if self._fixable(problem):
                 item.setText(3, problem.message + "   [fix]")
             self.tree.addTopLevelItem(item)
         errors = sum(p.is_error for p in self.problems)
@@ -98,9 +115,14 @@ class ProblemsPanel(QWidget):
         else:
             self.status.setText(
                 f"<b style='color:#dc2626'>{errors} error{'s' * (errors != 1)}</b>, "
-                f"{advice} advice" + ("  (double-click to go to the place)" if self.problems else "")
+                f"{advice} advice" + ("  (double-click or Enter goes to the place)" if self.problems else "")
             )
         self.fix_button.setEnabled(False)
+        self.fix_all_button.setEnabled(False)
+        self.fix_all_button.setText("Apply all")
+
+    def _fixable(self, problem: Problem) -> bool:
+        return bool(problem.fix or problem.extra.get("action"))
 
     def selected(self) -> Problem | None:
         item = self.tree.currentItem()
@@ -113,12 +135,28 @@ class ProblemsPanel(QWidget):
 
     def _current_changed(self, *_args: Any) -> None:
         problem = self.selected()
-        self.fix_button.setEnabled(bool(problem and problem.fix and self.document.editable))
-        if problem and problem.fix:
+        self.fix_button.setEnabled(bool(problem and self._fixable(problem) and self.document.editable))
+        if problem and self._fixable(problem):
             self.fix_button.setToolTip(f"{problem.fix_title or 'Apply the fix'} (undoable)")
+        alike = self._alike(problem)
+        self.fix_all_button.setEnabled(len(alike) > 1 and self.document.editable)
+        self.fix_all_button.setText(f"Apply all {len(alike)}" if len(alike) > 1 else "Apply all")
 
-    def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+    def _alike(self, problem: Problem | None) -> list[Problem]:
+        """The problems with the same code as ``problem`` that have a patch to apply."""
+        if problem is None or not problem.fix:
+            return []
+        return [p for p in self.problems if p.code == problem.code and p.fix]
+
+    def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         self.navigate.emit(self.problems[item.data(0, Qt.ItemDataRole.UserRole)])
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+        if (watched is self.tree and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.tree.currentItem() is not None):
+            self._activated(self.tree.currentItem(), 0)
+            return True
+        return super().eventFilter(watched, event)
 
     def _context_menu(self, pos: Any) -> None:
         problem = self.selected()
@@ -126,19 +164,59 @@ class ProblemsPanel(QWidget):
             return
         menu = QMenu(self)
         menu.addAction("Go to", lambda: self.navigate.emit(problem))
-        if problem.fix and self.document.editable:
+        if self._fixable(problem) and self.document.editable:
             menu.addAction(f"Apply fix: {problem.fix_title or 'suggested change'}", self.apply_selected_fix)
+            for title, ops in problem.extra.get("alternatives", []):
+                menu.addAction(title, lambda o=ops, t=title: self.document.apply(list(o), t))
+        if len(self._alike(problem)) > 1 and self.document.editable:
+            menu.addAction(f"Apply all {len(self._alike(problem))} {problem.code} fixes", self.apply_all_like_selected)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def apply_selected_fix(self) -> bool:
-        """Apply the selected problem's fix as one undoable edit."""
+        """Apply the selected problem's fix as one undoable edit (or ask the window for its action)."""
+        problem = self.selected()
+        if problem is None or not self._fixable(problem):
+            return False
+        if not problem.fix:
+            self.action_requested.emit(problem)
+            return True
+        return self.document.apply(list(problem.fix), f"Apply fix: {problem.fix_title or problem.code}",
+                                   select=subject_pointer(problem.path) or None)
+
+    def apply_all_like_selected(self) -> bool:
+        """Apply the fix of every problem with the selected one's code, as one undo step.
+
+        The fixes are applied one at a time on the re-analyzed design, so that each one's
+        paths are still right after the previous one (a removal shifts the layers after it).
+        """
         problem = self.selected()
         if problem is None or not problem.fix:
             return False
-        from ..spec.operations import subject_pointer
+        code, count = problem.code, len(self._alike(problem))
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Apply all {code} fixes")
+        try:
+            for _ in range(count):
+                todo = next((p for p in self.document.spec.problems if p.code == code and p.fix), None)
+                if todo is None:
+                    break
+                self.document.apply(list(todo.fix or ()), f"Apply fix: {todo.fix_title or code}")
+        finally:
+            stack.endMacro()
+        return True
 
-        return self.document.apply(list(problem.fix), f"Apply fix: {problem.fix_title or problem.code}",
-                                   select=subject_pointer(problem.path) or None)
+
+def layer_names(spec: Any) -> dict[str, str]:
+    """The name of each layer, input and output by its subject pointer (from the diagram's plan)."""
+    from .canvas import structure_plan
+
+    plan = structure_plan(spec)
+    names: dict[str, str] = {}
+    for node in plan.nodes if plan is not None else []:
+        subject = subject_pointer(node.spec_path)
+        if subject and subject not in ("/network", "/training", "/data"):
+            names.setdefault(subject, node.name)
+    return names
 
 
 class SummaryPanel(QWidget):
@@ -174,7 +252,8 @@ class SummaryPanel(QWidget):
         if spec.plan is None:
             self.totals.setText("No summary while the design has errors.")
             return
-        summary = summarize(spec)
+        # The data file's own problems (added by the document) do not change the network's summary.
+        summary = summarize(replace(spec, problems=[p for p in spec.problems if p.code not in DATA_FILE_CODES]))
         self.table.setRowCount(len(summary.layers))
         for row, layer in enumerate(summary.layers):
             shape = "(" + ", ".join("None" if d is None else str(d) for d in layer.output_shape) + ")"
@@ -193,6 +272,4 @@ class SummaryPanel(QWidget):
         )
 
     def _double_clicked(self, row: int, _column: int) -> None:
-        from ..spec.operations import subject_pointer
-
         self.document.select(subject_pointer(self.paths[row]))

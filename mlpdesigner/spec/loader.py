@@ -83,7 +83,8 @@ class Spec:
         return self
 
 
-def _locate(problems: list[Problem], text: str | None) -> list[Problem]:
+def locate(problems: list[Problem], text: str | None) -> list[Problem]:
+    """The problems with the line and column of their path in ``text`` (those that have none yet)."""
     if text is None:
         return problems
     smap = SourceMap(text)
@@ -113,7 +114,7 @@ def analyze(raw: Any, *, text: str | None = None, path: Path | None = None) -> S
                 problems = exc.problems
             else:
                 problems = lint_problems(filled)
-    spec.problems = _locate(problems, text)
+    spec.problems = locate(problems, text)
     return spec
 
 

@@ -32,6 +32,8 @@ CODES: dict[str, str] = {
     "E304": "topology misuse",
     "E305": "output does not fit its task",
     "E306": "data mapping does not fit",
+    "E307": "data file not found or unreadable",
+    "E308": "mapped columns are not in the data file",
     "W401": "softmax on a single unit",
     "W402": "output activation does not fit the task",
     "W403": "loss does not fit the task",
