@@ -220,3 +220,41 @@ def test_a_template_saved_elsewhere_still_finds_its_data_and_a_lost_file_can_be_
     assert window.document.raw["data"]["path"] == "../moved.csv"
     assert window.document.spec.ok and window.data_tab.frame is not None
     close_clean(window)
+
+
+# ----- 7. New advice; serious mismatches in the status bar; Apply all -------------------------------------------
+def test_new_advice_serious_mismatch_in_the_status_bar_and_apply_all(qtbot, tmp_path) -> None:
+    layers = [
+        {"type": "dense", "units": 30, "activation": "relu"},
+        {"type": "batch_normalization"},
+        {"type": "batch_normalization"},
+        {"type": "dense", "units": 30, "activation": "softmax"},
+        {"type": "dropout", "rate": 0.95},
+        {"type": "dense", "units": 30, "activation": "relu"},
+    ]
+    spec = housing_design(tmp_path / "d", network={"topology": "sequential", "layers": layers})
+    raw = json.loads(spec.read_text("utf-8"))
+    raw["training"].update(optimizer={"name": "adam", "learning_rate": 2}, batch_size=100_000)
+    spec.write_text(json.dumps(raw), "utf-8")
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=spec))
+    rows = problem_rows(window)
+    codes = {code for code, _where, _message in rows}
+    assert {"W409", "W410", "W411", "W412", "W413"} <= codes, rows
+    assert any(c == "W409" and w.startswith("dense_2  /network/layers/3") for c, w, _m in rows)  # layer names
+    assert window.status_label.text().startswith("valid")
+
+    click_problem(qtbot, window, "W405")
+    apply_all = window.problems.fix_all_button
+    assert apply_all.isEnabled() and apply_all.text() == "Apply all 2"
+    qtbot.mouseClick(apply_all, Qt.MouseButton.LeftButton)
+    layers_now = window.document.raw["network"]["layers"]
+    assert [layer.get("kernel_initializer") for layer in layers_now if layer["type"] == "dense"][::2] == [
+        "he_normal", "he_normal"]
+    assert "W405" not in {c for c, _w, _m in problem_rows(window)}
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one step undoes them all
+    assert sum(c == "W405" for c, _w, _m in problem_rows(window)) == 2
+
+    # A serious mismatch: softmax over one unit is not "valid" in the status bar.
+    window.document.apply([{"op": "add", "path": "/outputs/0/activation", "value": "softmax"}], "softmax")
+    assert window.status_label.text().startswith("not ready: Softmax over a single unit")
+    close_clean(window)

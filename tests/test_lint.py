@@ -113,7 +113,51 @@ CASES = {
         "W408",
         "/network/layers/0/use_bias",
     ),
+    "softmax-hidden": (
+        _housing_stack([{"type": "dense", "units": 30, "activation": "softmax"}]),
+        "W409",
+        "/network/layers/0/activation",
+    ),
+    "softmax-hidden-activation-layer": (
+        _housing_stack([{"type": "dense", "units": 30, "kernel_initializer": "he_normal"},
+                        {"type": "activation", "activation": "softmax"}]),
+        "W409",
+        "/network/layers/1/activation",
+    ),
+    "dropout-too-high": (
+        _housing_stack(
+            [
+                {"type": "dense", "units": 30, "activation": "relu", "kernel_initializer": "he_normal"},
+                {"type": "dropout", "rate": 0.9},
+                {"type": "dense", "units": 30, "activation": "relu", "kernel_initializer": "he_normal"},
+            ]
+        ),
+        "W410",
+        "/network/layers/1/rate",
+    ),
+    "adam-learning-rate": (
+        _edit("housing_regression", lambda s: s["training"]["optimizer"].update(learning_rate=1)),
+        "W411",
+        "/training/optimizer/learning_rate",
+    ),
+    "batchnorm-repeated": (
+        _housing_stack(
+            [
+                {"type": "dense", "units": 30, "activation": "relu", "kernel_initializer": "he_normal"},
+                {"type": "batch_normalization"},
+                {"type": "batch_normalization"},
+            ]
+        ),
+        "W412",
+        "/network/layers/2",
+    ),
 }
+
+
+def test_sgd_may_use_a_learning_rate_of_one_and_moderate_dropout_is_fine() -> None:
+    spec = _edit("housing_regression", lambda s: s["training"]["optimizer"].update(name="sgd", learning_rate=1))
+    spec["network"]["layers"].insert(0, {"type": "dropout", "rate": 0.5})
+    assert not [p for p in validate_spec(spec) if p.code in ("W410", "W411")]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -469,7 +469,7 @@ def data_file_problems(raw: Any, spec_path: str | os.PathLike[str] | None) -> li
         return [Problem("error", "E307", "/data/path", f"{exc}. Expected a readable CSV file.",
                         fix_title="Locate the data file…", extra={"action": LOCATE_DATA})]
     columns = raw["data"].get("columns")
-    problems = []
+    problems = batch_size_problems(count_rows(file), raw)
     for name, mapped in (columns.items() if isinstance(columns, dict) else []):
         if not isinstance(mapped, list) or not all(isinstance(c, str) for c in mapped):
             continue
@@ -491,3 +491,55 @@ def data_file_problems(raw: Any, spec_path: str | os.PathLike[str] | None) -> li
         else:
             problems.append(Problem("error", "E308", where, message, fix=tuple(clear[0]), fix_title=clear[1]))
     return problems
+
+
+#: Files up to this size have their rows counted for the batch-size advice (larger ones surely have enough).
+COUNT_ROWS_BYTES = 8 * 1024 * 1024
+_ROWS: dict[tuple[str, int, int], int | None] = {}
+
+
+def count_rows(path: str | os.PathLike[str]) -> int | None:
+    """The number of data rows (non-blank lines after the header) of a small file; None for a large one."""
+    file = Path(path)
+    try:
+        stat = file.stat()
+        key = (str(file), stat.st_mtime_ns, stat.st_size)
+        if key not in _ROWS:
+            if len(_ROWS) > 64:
+                _ROWS.clear()
+            if stat.st_size > COUNT_ROWS_BYTES:
+                _ROWS[key] = None
+            else:
+                with file.open("rb") as handle:
+                    _ROWS[key] = max(0, sum(1 for line in handle if line.strip()) - 1)
+    except OSError:
+        return None
+    return _ROWS[key]
+
+
+def batch_size_problems(rows: int | None, raw: dict[str, Any]) -> list[Any]:
+    """W413: a batch larger than the training split (every epoch is then a single step on fewer rows)."""
+    from ..spec.problems import Problem
+
+    training = raw.get("training") if isinstance(raw.get("training"), dict) else {}
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    batch = training.get("batch_size", 32)
+    validation, test = data.get("validation_split", 0.2), data.get("test_split", 0.1)
+    numbers = (batch, validation, test)
+    if rows is None or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+        return []
+    train_rows = rows - int(round(rows * test)) - int(round(rows * validation))
+    if train_rows <= 0 or batch <= train_rows:
+        return []
+    smaller = 1 << max(0, (train_rows // 4).bit_length() - 1) if train_rows >= 8 else train_rows
+    if isinstance(raw.get("training"), dict):
+        ops = [{"op": "add", "path": "/training/batch_size", "value": smaller}]
+    else:
+        ops = [{"op": "add", "path": "/training", "value": {"batch_size": smaller}}]
+    where = "/training/batch_size" if "batch_size" in training else "/training" if raw.get("training") else ""
+    return [Problem(
+        "warning", "W413", where,
+        f"Batch size {batch} is larger than the {train_rows} training rows of the data: every epoch is one "
+        f"step on all of them; use a batch of a quarter of the rows or less ({smaller})",
+        fix=tuple(ops), fix_title=f"Use batch size {smaller}",
+    )]

@@ -249,6 +249,81 @@ def bias_before_batchnorm(spec: dict[str, Any]) -> Iterator[Problem]:
 
 
 @rule
+def softmax_in_hidden_layer(spec: dict[str, Any]) -> Iterator[Problem]:
+    for base, layers in layer_stacks(spec):
+        for index, layer in enumerate(layers):
+            if layer["type"] == "dense" and layer.get("activation") == "softmax" and layer["units"] > 1:
+                path = f"{base}/{index}/activation"
+            elif layer["type"] == "activation" and layer["activation"] == "softmax":
+                path = f"{base}/{index}/activation"
+            else:
+                continue
+            yield _warn(
+                "W409",
+                path,
+                "Softmax in a hidden layer squeezes its units into probabilities that sum to 1, so they compete "
+                "instead of carrying features; keep softmax for a multiclass output and use ReLU here",
+                [{"op": "add", "path": path, "value": "relu"}],
+                "Use ReLU",
+            )
+
+
+#: A dropout rate at or above this drops nearly everything.
+DROPOUT_TOO_HIGH = 0.9
+
+
+@rule
+def dropout_too_high(spec: dict[str, Any]) -> Iterator[Problem]:
+    for base, layers in layer_stacks(spec):
+        for index, layer in enumerate(layers):
+            if layer["type"] in ("dropout", "alpha_dropout") and layer["rate"] >= DROPOUT_TOO_HIGH:
+                path = f"{base}/{index}/rate"
+                yield _warn(
+                    "W410",
+                    path,
+                    f"Dropout rate {layer['rate']:g} drops {layer['rate']:.0%} of the units at every step: the next "
+                    "layer sees almost nothing; 0.1 to 0.5 is the usual range",
+                    [{"op": "add", "path": path, "value": 0.5}],
+                    "Use rate 0.5",
+                )
+
+
+#: Adaptive optimizers whose usual learning rate is around 1e-3.
+ADAM_FAMILY = ("adam", "adamw", "nadam")
+
+
+@rule
+def learning_rate_too_high(spec: dict[str, Any]) -> Iterator[Problem]:
+    optimizer = spec["training"]["optimizer"]
+    rate = optimizer.get("learning_rate")
+    if optimizer["name"] in ADAM_FAMILY and isinstance(rate, (int, float)) and rate >= 1:
+        yield _warn(
+            "W411",
+            "/training/optimizer/learning_rate",
+            f"Learning rate {rate:g} with {optimizer['name']} makes every step as large as the weights themselves: "
+            "the loss diverges; 0.001 is the usual starting point",
+            [{"op": "add", "path": "/training/optimizer/learning_rate", "value": 0.001}],
+            "Use learning rate 0.001",
+        )
+
+
+@rule
+def batchnorm_repeated(spec: dict[str, Any]) -> Iterator[Problem]:
+    for base, layers in layer_stacks(spec):
+        for index in range(1, len(layers)):
+            if layers[index]["type"] == "batch_normalization" and layers[index - 1]["type"] == "batch_normalization":
+                path = f"{base}/{index}"
+                yield _warn(
+                    "W412",
+                    path,
+                    "Batch normalization right after another one does nothing the first did not: "
+                    "the values are normalized already; remove it",
+                    [{"op": "remove", "path": path}],
+                    "Remove the repeated batch normalization",
+                )
+
+
+@rule
 def typical_size(spec: dict[str, Any]) -> Iterator[Problem]:
     low, high = TYPICAL_DEPTH
     for base, layers in layer_stacks(spec):

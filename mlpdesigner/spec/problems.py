@@ -42,6 +42,11 @@ CODES: dict[str, str] = {
     "W406": "SELU without self-normalizing setup",
     "W407": "dropout right before an output",
     "W408": "bias right before batch normalization",
+    "W409": "softmax in a hidden layer",
+    "W410": "dropout rate too high",
+    "W411": "learning rate too high for Adam",
+    "W412": "batch normalization repeated",
+    "W413": "batch larger than the training rows",
     "I501": "depth outside the typical range",
     "I502": "width outside the typical range",
 }
