@@ -258,3 +258,48 @@ def test_new_advice_serious_mismatch_in_the_status_bar_and_apply_all(qtbot, tmp_
     window.document.apply([{"op": "add", "path": "/outputs/0/activation", "value": "softmax"}], "softmax")
     assert window.status_label.text().startswith("not ready: Softmax over a single unit")
     close_clean(window)
+
+
+# ----- 6. The diagram: drawn despite mapping errors, badges on blocks, large networks readable ------------------
+def thirty_layers(folder: Path, identical: bool) -> Path:
+    if identical:
+        layers = [{"type": "dense", "units": 64, "activation": "relu", "kernel_initializer": "he_normal"}] * 30
+    else:
+        layers = [{"type": "dense", "units": 64 - 2 * i, "activation": "relu", "kernel_initializer": "he_normal"}
+                  for i in range(30)]
+    return housing_design(folder, name="deep30", network={"topology": "sequential", "layers": layers})
+
+
+def test_mapping_errors_never_hide_the_network_and_show_as_badges(qtbot, tmp_path) -> None:
+    spec = housing_design(tmp_path / "d")
+    raw = json.loads(spec.read_text("utf-8"))
+    raw["data"]["columns"]["features"] = ["MedInc"]  # 1 column for an input of 8: E306
+    raw["data"]["columns"]["price"] = ["NoSuchColumn"]  # not in the file: E308
+    spec.write_text(json.dumps(raw), "utf-8")
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=spec))
+    assert {p.code for p in window.document.spec.errors} == {"E306", "E308"}
+    canvas = window.canvas
+    assert set(canvas.blocks) == {"features", "dense_1", "price"}
+    assert canvas.blocks["features"].badge == "E306" and canvas.blocks["price"].badge == "E308"
+    assert canvas.blocks["dense_1"].badge == ""
+    assert "2 errors" in canvas.error_note.text()
+    image = canvas.grab()
+    assert not image.isNull()
+    close_clean(window)
+
+
+def test_thirty_identical_layers_collapse_and_a_long_network_wraps(qtbot, tmp_path) -> None:
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=thirty_layers(tmp_path / "a", identical=True)))
+    canvas = window.canvas
+    assert len(canvas.order) == 3  # input, one block ×30, output
+    stack = canvas.blocks["dense_1"]
+    assert stack is canvas.blocks["dense_30"] and "×30" in stack.lines[0]
+    window.collapse_action.trigger()  # View ▸ Collapse repeated layers off: every layer
+    assert len(canvas.order) == 32
+    columns = {round(block.pos().x()) for block in canvas.order}
+    assert len(columns) >= 3  # wrapped into columns
+    canvas.fit()
+    assert canvas.transform().m11() >= 0.3  # one 32-block column fitted to 14%
+    window.wrap_action.trigger()
+    assert len({round(block.pos().x()) for block in canvas.order}) == 1
+    close_clean(window)

@@ -184,6 +184,15 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "Zoom out", lambda: self.canvas.zoom(0.8), QKeySequence.StandardKey.ZoomOut)
         self._action(view_menu, "Actual size", self.canvas.reset_zoom, "Ctrl+0")
         self._action(view_menu, "Fit to view", self.canvas.fit, "Ctrl+F")
+        self.collapse_action = self._action(
+            view_menu, "Collapse repeated layers", self.canvas.set_collapse_repeats,
+            tip="In a large network, draw a run of identical layers as one block (×N)")
+        self.collapse_action.setCheckable(True)
+        self.collapse_action.setChecked(self.canvas.collapse_repeats)
+        self.wrap_action = self._action(view_menu, "Wrap long networks into columns", self.canvas.set_wrap_long,
+                                        tip="Draw a long sequential network in side-by-side columns")
+        self.wrap_action.setCheckable(True)
+        self.wrap_action.setChecked(self.canvas.wrap_long)
         view_menu.addSeparator()
         self._action(view_menu, "Diagram", lambda: self.tabs.setCurrentWidget(self.canvas), "Ctrl+1")
         self._action(view_menu, "JSON", lambda: self.tabs.setCurrentWidget(self.json_view), "Ctrl+2")

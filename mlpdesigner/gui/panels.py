@@ -56,7 +56,7 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
-        self.tree.setColumnWidth(1, 190)
+        self.tree.setColumnWidth(1, 280)
         self.fix_button = QPushButton("Apply fix", self)
         self.fix_button.setEnabled(False)
         self.fix_button.setToolTip("Apply the selected advice's fix (undoable)")
@@ -90,10 +90,12 @@ class ProblemsPanel(QWidget):
             self.document.spec.problems, key=lambda p: (SEVERITY_ORDER[p.severity], p.line or 0, p.code)
         )
         self.tree.clear()
+        from .canvas import problem_subject
+
         names = layer_names(self.document.spec)
         for index, problem in enumerate(self.problems):
             where = problem.path or "/"
-            name = names.get(subject_pointer(problem.path))
+            name = names.get(problem_subject(problem.path, self.document.raw))
             if name:
                 where = f"{name}  {where}"
             item = QTreeWidgetItem([problem.code, where, str(problem.line or ""), problem.message])
@@ -208,7 +210,7 @@ class ProblemsPanel(QWidget):
 
 def layer_names(spec: Any) -> dict[str, str]:
     """The name of each layer, input and output by its subject pointer (from the diagram's plan)."""
-    from .canvas import structure_plan
+    from .canvas import structure_plan  # the canvas module imports no panel: no cycle
 
     plan = structure_plan(spec)
     names: dict[str, str] = {}
