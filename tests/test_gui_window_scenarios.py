@@ -303,3 +303,80 @@ def test_thirty_identical_layers_collapse_and_a_long_network_wraps(qtbot, tmp_pa
     window.wrap_action.trigger()
     assert len({round(block.pos().x()) for block in canvas.order}) == 1
     close_clean(window)
+
+
+# ----- 8. Keyboard: Tab order, F6, arrow keys on the diagram, Enter on a problem, Redo keys, fixed toolbar --------
+def focus_pane(window) -> int | None:  # noqa: ANN001
+    return window._pane_index(QApplication.focusWidget())
+
+
+def test_keyboard_walks_the_panes_the_diagram_and_the_problems(qtbot, tmp_path) -> None:
+    window = shown(qtbot, make_window(qtbot, tmp_path, example="wide_deep_aux_output"))
+    outline = window.layers.list
+    qtbot.mouseClick(outline.viewport(), Qt.MouseButton.LeftButton,
+                     pos=outline.visualItemRect(outline.item(1)).center())
+    assert focus_pane(window) == 0
+    visited = [0]
+    for _ in range(60):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        pane = focus_pane(window)
+        if pane != visited[-1]:
+            visited.append(pane)
+        if len(visited) == 5:
+            break
+    assert visited == [0, 1, 2, 3, 0]  # outline -> diagram -> inspector -> problems -> outline
+
+    # F6 cycles the panes, Shift+F6 back.
+    steps = []
+    for _ in range(4):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6)
+        steps.append(focus_pane(window))
+    assert steps == [1, 2, 3, 0]
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
+    assert focus_pane(window) == 3
+
+    # Arrow keys on the diagram walk the blocks.
+    canvas = window.canvas
+    first = canvas.order[0]
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(first.scenePos()))
+    assert window.document.selection == first.subject
+    QTest.keyClick(canvas, Qt.Key.Key_Down)
+    assert window.document.selection == canvas.order[1].subject != first.subject
+    QTest.keyClick(canvas, Qt.Key.Key_Up)
+    assert window.document.selection == first.subject
+    QTest.keyClick(canvas, Qt.Key.Key_End)
+    assert window.document.selection == canvas.order[-1].subject
+
+    # Enter on a problem row goes to its place.
+    window.document.apply([{"op": "replace", "path": "/network/deep/layers/0/units", "value": 500}], "wide")
+    tree = window.problems.tree
+    row = next(i for i, p in enumerate(window.problems.problems) if p.code == "I502")
+    tree.setFocus()
+    window.problems.select_row(row)
+    window.document.select("")
+    QTest.keyClick(tree, Qt.Key.Key_Return)
+    assert window.document.selection == "/network/deep/layers/0"
+    close_clean(window)
+
+
+def test_redo_on_both_keys_and_a_toolbar_that_does_not_shift(qtbot, tmp_path) -> None:
+    window = shown(qtbot, make_window(qtbot, tmp_path, example="housing_regression"))
+    toolbar = window.findChild(QToolBar, "main_toolbar")
+    undo_button = toolbar.widgetForAction(window.undo_action)
+    train_x = toolbar.widgetForAction(window.train_action).x()
+    width = undo_button.width()
+    qtbot.mouseClick(toolbar.widgetForAction(window.layers.add_actions["dropout"]), Qt.MouseButton.LeftButton)
+    layers = lambda: len(window.document.raw["network"]["layers"])  # noqa: E731
+    assert layers() == 2
+    QApplication.processEvents()
+    assert undo_button.width() == width and toolbar.widgetForAction(window.train_action).x() == train_x
+    assert "Undo" in window.undo_action.text() and window.undo_action.text() != "Undo"  # the menu says what
+    for keys in ((Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier),
+                 (Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)):
+        QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert layers() == 1
+        QTest.keyClick(window, *keys)
+        assert layers() == 2
+    close_clean(window)
+    QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()

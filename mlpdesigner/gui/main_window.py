@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
 
 from ..data.checks import LOCATE_DATA, resolve_data_path
 from ..resources import example_path
@@ -164,7 +164,10 @@ class MainWindow(QMainWindow):
         self.undo_action.triggered.disconnect()
         self.undo_action.triggered.connect(self.document.undo)
         self.redo_action = self.document.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        # The toolbar shows the short words, so it does not shift after every edit; the menu and tooltip say what.
+        self.undo_action.setIconText("Undo")
+        self.redo_action.setIconText("Redo")
         self.redo_action.triggered.disconnect()
         self.redo_action.triggered.connect(self.document.redo)
         edit_menu.addAction(self.undo_action)
@@ -199,6 +202,9 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "Data", lambda: self.tabs.setCurrentWidget(self.data_tab), "Ctrl+3")
         self._action(view_menu, "Training", lambda: self.tabs.setCurrentWidget(self.train_view), "Ctrl+4")
         view_menu.addSeparator()
+        self._action(view_menu, "Next pane", lambda: self.cycle_pane(1), "F6",
+                     "Move the keyboard focus: outline, diagram, inspector, problems")
+        self._action(view_menu, "Previous pane", lambda: self.cycle_pane(-1), "Shift+F6")
         for dock in (self.outline_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
             view_menu.addAction(dock.toggleViewAction())
 
@@ -251,6 +257,63 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         action.triggered.connect(slot)
         toolbar.addAction(action)
+
+    # ----- keyboard ------------------------------------------------------------------------------
+    def panes(self) -> list[QWidget]:
+        """The panes in keyboard order: outline, the central tab's view (diagram), inspector, problems."""
+        return [self.layers, self.tabs.currentWidget(), self.inspector, self.problems]
+
+    @staticmethod
+    def _focusable(pane: QWidget) -> list[QWidget]:
+        """The widgets of a pane that Tab stops at, in the pane's own focus-chain order."""
+        found = []
+        if pane.focusPolicy() & Qt.FocusPolicy.TabFocus and pane.isVisible() and pane.isEnabled():
+            found.append(pane)
+        widget = pane.nextInFocusChain()
+        seen = 0
+        while widget is not pane and widget is not None and seen < 2000:
+            seen += 1
+            target = widget
+            while target.focusProxy() is not None:  # a view's viewport, a spin box's line edit
+                target = target.focusProxy()
+            if ((target is pane or pane.isAncestorOf(target)) and target.isVisible() and target.isEnabled()
+                    and target.focusPolicy() & Qt.FocusPolicy.TabFocus and target not in found):
+                found.append(target)
+            widget = widget.nextInFocusChain()
+        return found
+
+    def _pane_index(self, widget: QWidget | None) -> int | None:
+        for index, pane in enumerate(self.panes()):
+            if widget is not None and (widget is pane or pane.isAncestorOf(widget)):
+                return index
+        return None
+
+    def cycle_pane(self, step: int = 1) -> QWidget | None:
+        """Move the focus to the next (or previous) pane's first field (F6, Shift+F6)."""
+        panes = self.panes()
+        current = self._pane_index(QApplication.focusWidget())
+        start = -1 if current is None and step > 0 else (0 if current is None else current)
+        for offset in range(1, len(panes) + 1):
+            pane = panes[(start + step * offset) % len(panes)]
+            targets = self._focusable(pane)
+            if targets:
+                targets[0].setFocus(Qt.FocusReason.OtherFocusReason)
+                return targets[0]
+        return None
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt override
+        """Tab walks outline -> diagram -> inspector -> problems (and back with Shift+Tab)."""
+        focus = QApplication.focusWidget()
+        current = self._pane_index(focus)
+        if current is None:
+            return super().focusNextPrevChild(next)
+        chain = [w for pane in self.panes() for w in self._focusable(pane)]
+        if focus not in chain or not chain:
+            return super().focusNextPrevChild(next)
+        target = chain[(chain.index(focus) + (1 if next else -1)) % len(chain)]
+        reason = Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason
+        target.setFocus(reason)
+        return True
 
     # ----- title and status ----------------------------------------------------------------------
     def _update_title(self) -> None:
