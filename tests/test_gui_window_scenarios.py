@@ -12,9 +12,9 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from gui_helpers import close_clean, make_window  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QToolBar  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton, QToolBar  # noqa: E402
 
 from mlpdesigner.resources import data_path  # noqa: E402
 
@@ -380,3 +380,141 @@ def test_redo_on_both_keys_and_a_toolbar_that_does_not_shift(qtbot, tmp_path) ->
     close_clean(window)
     QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     assert not window.isVisible()
+
+
+# ----- 9, 10. Training view: wording, sortable runs table, legends, log ticks; the inspector keeps its width ------
+def fake_run(runs: Path, name: str, stamp: str, status: str, reason: str | None, epochs: int,
+             loss: float = 2.0) -> Path:
+    """A run folder as ``mlpdesigner train`` writes it (run.json, metrics.json, history.csv)."""
+    folder = runs / f"{name}-{stamp}"
+    folder.mkdir(parents=True)
+    started = f"2026-01-0{stamp[-1]}T10:00:00+00:00"
+    (folder / "run.json").write_text(json.dumps({
+        "spec": name, "status": status, "reason": reason, "epochs_completed": epochs,
+        "timings": {"started": started}}), "utf-8")
+    if epochs:
+        rows = ["epoch,loss,val_loss,mae,val_mae"] + [
+            f"{e},{loss / e:.4f},{loss * 1.1 / e:.4f},{1 / e:.4f},{1.2 / e:.4f}" for e in range(1, epochs + 1)]
+        (folder / "history.csv").write_text("\n".join(rows) + "\n", "utf-8")
+        (folder / "metrics.json").write_text(json.dumps(
+            {"test": {"loss": loss / epochs, "mae": 1 / epochs}}), "utf-8")
+    return folder
+
+
+def housing_with_runs(tmp_path: Path) -> Path:
+    spec = housing_design(tmp_path / "d")
+    runs = tmp_path / "d" / "runs"
+    fake_run(runs, "housing_regression", "20260101-000001", "completed", None, 12, loss=40.0)
+    fake_run(runs, "housing_regression", "20260101-000002", "stopped", "stopped by SIGTERM", 3, loss=90.0)
+    fake_run(runs, "housing_regression", "20260101-000003", "running", None, 0)
+    return spec
+
+
+def test_training_view_wording_sorting_and_comparison(qtbot, tmp_path) -> None:
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_with_runs(tmp_path)))
+    QTest.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    view = window.train_view
+    table = view.history
+    statuses = [table.item(r, 1).text() for r in range(table.rowCount())]
+    assert statuses == ["interrupted", "stopped", "completed"]  # newest first; never "running" for a dead run
+    assert table.item(1, 3).text() != "" and "SIGTERM" not in table.item(1, 1).toolTip()
+    assert "stopped by you" in table.item(1, 1).toolTip()
+    header = table.horizontalHeader()
+    assert sum(header.sectionSize(c) for c in range(4)) <= table.viewport().width()  # the columns fit
+    # Sort by epochs with a click on its header; the selection follows the runs, not the rows.
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(2) + 5, 5))
+    epochs = [table.item(r, 2).text() for r in range(table.rowCount())]
+    assert epochs in (["0", "3", "12"], ["12", "3", "0"])
+    row12 = epochs.index("12")
+    row3 = epochs.index("3")
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=table.visualItemRect(table.item(row12, 0)).center())
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     table.visualItemRect(table.item(row3, 0)).center())
+    assert [r.epochs_completed for r in view.selected_records()] == sorted([12, 3], key=lambda e: epochs.index(str(e)))
+    qtbot.mouseClick(view.compare_button, Qt.MouseButton.LeftButton)
+    curves = view.curves
+    assert curves.legend_labels() == ["A training", "A validation", "B training", "B validation"]
+    assert "<b>A</b> = run of 2026-01-0" in curves.caption.text()
+    # Log-scale ticks are plain numbers (not exponents) and there are enough of them to read.
+    plot = curves.plots["loss"]
+    axis = plot.getAxis("left")
+    assert axis.logMode
+    low, high = plot.viewRange()[1]
+    (_spacing, values), = axis.logTickValues(low, high, 300, [])
+    labels = axis.logTickStrings(values, 1, None)
+    assert len(labels) >= 3 and all("e" not in text and float(text) > 0 for text in labels), labels
+    close_clean(window)
+
+
+def test_a_failed_run_never_reads_running(qtbot, tmp_path, monkeypatch) -> None:
+    import mlpdesigner.gui.train_view as train_view
+
+    script = "import sys; print('boom', file=sys.stderr); sys.exit(2)"
+    monkeypatch.setattr(train_view, "train_command", lambda *_a, **_k: [sys.executable, "-c", script])
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
+    QTest.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: not window.train_view.training, timeout=30_000)
+    caption = window.train_view.curves.caption.text()
+    assert "(failed)" in caption and "running" not in caption
+    close_clean(window)
+
+
+def test_the_inspector_keeps_its_width_after_training_and_in_the_saved_layout(qtbot, tmp_path) -> None:
+    spec = housing_with_runs(tmp_path)
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=spec))
+    window.resize(1280, 800)
+    QApplication.processEvents()
+    before = window.inspector_dock.width()
+    assert before >= 300
+    QTest.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    view = window.train_view
+    view.select_run(view.records[1].path)
+    qtbot.mouseClick(view.show_button, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    assert window.inspector_dock.width() >= before - 10
+    close_clean(window)
+    window.close()
+    reopened = shown(qtbot, make_window(qtbot, tmp_path, file=spec))
+    reopened.resize(1280, 800)  # the saved geometry is clamped to the small offscreen screen first
+    qtbot.waitUntil(lambda: reopened.inspector_dock.width() >= 300)
+    close_clean(reopened)
+
+
+def test_data_tab_fits_1280x800_and_maps_filtered_columns_in_one_step(qtbot, tmp_path) -> None:
+    window = shown(qtbot, make_window(qtbot, tmp_path, example="wide_deep_aux_output"))
+    window.resize(1280, 800)
+    QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    tab = window.data_tab
+    QApplication.processEvents()
+    # Nothing cut off: buttons as wide as their text, the advice rows as tall as their wrapped text.
+    for button in tab.findChildren(QPushButton):
+        if button.isVisible():
+            assert button.width() >= button.sizeHint().width() - 2, button.text()
+    tree = tab.advice_tree
+    assert tree.topLevelItemCount() >= 1
+    for row in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(row)
+        needed = tree.fontMetrics().boundingRect(0, 0, tree.columnWidth(1) - 10, 10_000,
+                                                 int(Qt.TextFlag.TextWordWrap), item.text(1)).height()
+        assert tree.visualItemRect(item).height() >= needed, item.text(1)
+
+    before = list(window.document.raw["data"]["columns"]["deep"])
+    tab.column_filter.setFocus()
+    QTest.keyClicks(tab.column_filter, "ave")
+    shown_rows = [tab.feature_lists["deep"].item(r).text() for r in range(tab.feature_lists["deep"].count())
+                  if not tab.feature_lists["deep"].item(r).isHidden()]
+    assert shown_rows == ["AveRooms", "AveBedrms", "AveOccup"]
+    every, none = tab.bulk_buttons["deep"]
+    qtbot.mouseClick(none, Qt.MouseButton.LeftButton)
+    after = window.document.raw["data"]["columns"]["deep"]
+    assert after == [c for c in before if not c.startswith("Ave")]
+    assert window.document.raw["inputs"][1]["shape"] == [len(after)]
+    qtbot.mouseClick(every, Qt.MouseButton.LeftButton)
+    assert set(window.document.raw["data"]["columns"]["deep"]) == set(after) | set(shown_rows)
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one step per click
+    assert window.document.raw["data"]["columns"]["deep"] == after
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.raw["data"]["columns"]["deep"] == before
+    close_clean(window)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -494,12 +494,6 @@ class NetworkCanvas(QGraphicsView):
         """The first block that belongs to a pointer's subject."""
         subject = subject_pointer(ptr)
         return next((b for b in self.order if subject in b.subjects), None)
-
-    def event(self, event: Any) -> bool:
-        # The scene takes Tab for its own items, and the blocks take no focus: let Tab leave the diagram.
-        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
-            return self.focusNextPrevChild(event.key() == Qt.Key.Key_Tab)
-        return super().event(event)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         """Arrow keys walk the blocks in build order (Down/Right: next; Up/Left: previous; Home/End)."""

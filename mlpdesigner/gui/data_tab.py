@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,11 +25,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -68,6 +72,23 @@ def choose_data_file(parent: QWidget, folder: str) -> str | None:
     return path or None
 
 
+class WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their wrapped text at the column's current width (a tree view does not do this itself)."""
+
+    def __init__(self, view: QTreeWidget) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Any) -> QSize:  # noqa: N802 - Qt override
+        hint = super().sizeHint(option, index)
+        width = self.view.columnWidth(index.column()) - 10
+        text = str(index.data() or "")
+        if width <= 0 or not text:
+            return hint
+        rect = QFontMetrics(option.font).boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, text)
+        return QSize(hint.width(), max(hint.height(), rect.height() + 6))
+
+
 def _named(items: Any) -> list[dict[str, Any]]:
     """The items of an inputs or outputs list that are objects with a name."""
     return [i for i in items or [] if isinstance(i, dict) and isinstance(i.get("name"), str)]
@@ -96,6 +117,8 @@ class DataTab(QWidget):
         self.target_lists: dict[str, QListWidget] = {}
         self.guess_labels: dict[str, QLabel] = {}
         self.head_buttons: dict[str, QPushButton] = {}
+        #: The All and None buttons of each input's and output's column list.
+        self.bulk_buttons: dict[str, tuple[QPushButton, QPushButton]] = {}
         self.guesses: dict[str, TaskGuess | None] = {}
         self.advice: list[DataAdvice] = []
         self._signature: Any = None
@@ -137,6 +160,8 @@ class DataTab(QWidget):
         self.advice_tree.setWordWrap(True)
         self.advice_tree.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.advice_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.advice_tree.setItemDelegate(WrappingDelegate(self.advice_tree))
+        self.advice_tree.header().sectionResized.connect(lambda *_: self.advice_tree.doItemsLayout())
         self.advice_tree.itemSelectionChanged.connect(self._update_fix_button)
         self.fix_button = QPushButton("Apply fix", self)
         self.fix_button.setEnabled(False)
@@ -159,6 +184,14 @@ class DataTab(QWidget):
         mapping_title = QLabel("<b>Column mapping</b> (a 1-D input's width follows its checked columns)", self)
         mapping_title.setWordWrap(True)
         right_layout.addWidget(mapping_title)
+        self.column_filter = QLineEdit(self)
+        self.column_filter.setObjectName("column_filter")
+        self.column_filter.setPlaceholderText("Filter columns…")
+        self.column_filter.setClearButtonEnabled(True)
+        self.column_filter.setToolTip("Show only the columns whose name contains this text; All and None then "
+                                      "check or clear just those")
+        self.column_filter.textChanged.connect(self._apply_filter)
+        right_layout.addWidget(self.column_filter)
         right_layout.addWidget(scroll, 1)
         upper = QSplitter(Qt.Orientation.Horizontal, self)
         upper.addWidget(left)
@@ -321,6 +354,8 @@ class DataTab(QWidget):
             self.path_label.setText("No data yet: choose a CSV file.")
         elif file is None:
             self.path_label.setText(f"{raw['data'].get('path')} (save the design: the path is relative to its file)")
+        elif Path(raw["data"]["path"]).is_absolute():
+            self.path_label.setText(str(file))
         else:
             self.path_label.setText(f"{raw['data'].get('path')}  →  {file}")
         self.choose_button.setEnabled(raw is not None)
@@ -379,12 +414,14 @@ class DataTab(QWidget):
             self.mapping_layout.addWidget(QLabel("Choose a readable CSV file to map its columns.", self.mapping_host))
             self.mapping_layout.addStretch(1)
             return
+        self.bulk_buttons.clear()
         for item in inputs:
             name = item["name"]
             box = QGroupBox(f"Input {name}", self.mapping_host)
             box_layout = QVBoxLayout(box)
             features = self._checkable_list(columns, lambda _item, n=name: self._features_changed(n))
             box_layout.addWidget(features)
+            box_layout.addLayout(self._bulk_row(name, box))
             self.feature_lists[name] = features
             self.mapping_layout.addWidget(box)
         for item in outputs:
@@ -393,8 +430,8 @@ class DataTab(QWidget):
             box_layout = QVBoxLayout(box)
             if self._multi_target(item):
                 targets = self._checkable_list(columns, lambda _item, n=name: self._targets_changed(n))
-                targets.setMaximumHeight(140)
                 box_layout.addWidget(targets)
+                box_layout.addLayout(self._bulk_row(name, box))
                 self.target_lists[name] = targets
             else:
                 combo = QComboBox(box)
@@ -413,6 +450,44 @@ class DataTab(QWidget):
             self.head_buttons[name] = button
             self.mapping_layout.addWidget(box)
         self.mapping_layout.addStretch(1)
+        self._apply_filter()
+
+    def _bulk_row(self, name: str, box: QWidget) -> QHBoxLayout:
+        row = QHBoxLayout()
+        every = QPushButton("All", box)
+        every.setToolTip(f"Check every shown column for {name} (one undoable step)")
+        every.clicked.connect(lambda _checked=False, n=name: self.check_shown(n, True))
+        none = QPushButton("None", box)
+        none.setToolTip(f"Clear every shown column of {name} (one undoable step)")
+        none.clicked.connect(lambda _checked=False, n=name: self.check_shown(n, False))
+        row.addWidget(every)
+        row.addWidget(none)
+        row.addStretch(1)
+        self.bulk_buttons[name] = (every, none)
+        return row
+
+    def _apply_filter(self) -> None:
+        """Hide the columns whose name does not contain the filter text (in every list)."""
+        text = self.column_filter.text().strip().lower()
+        for widget in [*self.feature_lists.values(), *self.target_lists.values()]:
+            for row in range(widget.count()):
+                entry = widget.item(row)
+                entry.setHidden(bool(text) and text not in entry.text().lower())
+
+    def check_shown(self, name: str, checked: bool) -> bool:
+        """Check (or clear) every column the filter shows for an input or output, as one undoable edit."""
+        widget = self.feature_lists.get(name) or self.target_lists.get(name)
+        if widget is None:
+            return False
+        current = mapped_columns(self.document.raw, name)
+        shown = [widget.item(r).text() for r in range(widget.count()) if not widget.item(r).isHidden()]
+        if checked:
+            order = [widget.item(r).text() for r in range(widget.count())]
+            wanted = set(current) | set(shown)
+            columns = [c for c in current if c in wanted] + [c for c in order if c in wanted and c not in current]
+        else:
+            columns = [c for c in current if c not in shown]
+        return self.set_mapping(name, columns)
 
     def _checkable_list(self, columns: list[str], on_change: Callable[[QListWidgetItem], None]) -> QListWidget:
         widget = QListWidget(self.mapping_host)
@@ -421,7 +496,9 @@ class DataTab(QWidget):
             entry.setFlags(entry.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             entry.setCheckState(Qt.CheckState.Unchecked)
         widget.itemChanged.connect(on_change)
-        widget.setMinimumHeight(90)
+        # As tall as its columns (up to 12 rows, then it scrolls): no empty box, no cut-off list.
+        rows = max(1, min(len(columns), 12))
+        widget.setFixedHeight(rows * max(widget.sizeHintForRow(0), 16) + 2 * widget.frameWidth() + 4)
         return widget
 
     def _update_mapping(self, raw: dict[str, Any], inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
@@ -473,8 +550,9 @@ class DataTab(QWidget):
         else:
             label.setText(f"Target looks like {guess.describe()} ({guess.why}); the head is {head}.")
             label.setStyleSheet("color: #b45309;")
-            button.setText(f"Set the output head to {guess.task}"
-                           + (f" with {guess.units} units" if guess.task != "binary" else ""))
+            button.setText(f"Make it {guess.task}" + (f" with {guess.units} units" if guess.task != "binary" else ""))
+            button.setToolTip(f"Set the output head to {guess.task}"
+                              + (f" with {guess.units} units" if guess.task != "binary" else "") + " (undoable)")
             button.show()
 
     # ----- user edits ------------------------------------------------------------------------------

@@ -8,9 +8,19 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QPlainTextEdit,
+    QTabWidget,
+    QTextEdit,
+    QWidget,
+)
 
 from ..data.checks import LOCATE_DATA, resolve_data_path
 from ..resources import example_path
@@ -35,6 +45,8 @@ APP_NAME = "MLP Designer"
 #: Milliseconds between autosaves of unsaved work to the recovery file.
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 10
+#: The docks' usual widths (the inspector's forms need room for a label and a field).
+OUTLINE_WIDTH, INSPECTOR_WIDTH = 220, 370
 DEFAULT_EXAMPLE = "wide_deep_aux_output"
 
 
@@ -122,6 +134,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self._restore_layout()
+        QApplication.instance().installEventFilter(self)
         self._update_title()
         self._update_status()
 
@@ -301,18 +314,24 @@ class MainWindow(QMainWindow):
                 return targets[0]
         return None
 
-    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt override
-        """Tab walks outline -> diagram -> inspector -> problems (and back with Shift+Tab)."""
-        focus = QApplication.focusWidget()
-        current = self._pane_index(focus)
-        if current is None:
-            return super().focusNextPrevChild(next)
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+        """Tab walks outline -> diagram -> inspector -> problems (Shift+Tab back), across the docks."""
+        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) \
+                and not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+            focus = QApplication.focusWidget()
+            if focus is not None and focus.window() is self and watched is focus \
+                    and not isinstance(focus, (QPlainTextEdit, QTextEdit)):
+                return self._tab_to_next(focus, event.key() == Qt.Key.Key_Tab)
+        return super().eventFilter(watched, event)
+
+    def _tab_to_next(self, focus: QWidget, forward: bool) -> bool:
+        if self._pane_index(focus) is None:
+            return False
         chain = [w for pane in self.panes() for w in self._focusable(pane)]
-        if focus not in chain or not chain:
-            return super().focusNextPrevChild(next)
-        target = chain[(chain.index(focus) + (1 if next else -1)) % len(chain)]
-        reason = Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason
-        target.setFocus(reason)
+        if focus not in chain:
+            return False
+        target = chain[(chain.index(focus) + (1 if forward else -1)) % len(chain)]
+        target.setFocus(Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason)
         return True
 
     # ----- title and status ----------------------------------------------------------------------
@@ -600,7 +619,8 @@ class MainWindow(QMainWindow):
 
     def default_dock_sizes(self) -> None:
         """The first-start layout: a narrow outline, a roomy inspector, a short problems strip."""
-        self.resizeDocks([self.outline_dock, self.inspector_dock], [220, 370], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.outline_dock, self.inspector_dock], [OUTLINE_WIDTH, INSPECTOR_WIDTH],
+                         Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
@@ -608,6 +628,30 @@ class MainWindow(QMainWindow):
         if not self._layout_restored:
             self._layout_restored = True
             self.default_dock_sizes()
+        QTimer.singleShot(0, self.ensure_usable_docks)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.isVisible():
+            QTimer.singleShot(0, self.ensure_usable_docks)
+
+    def ensure_usable_docks(self) -> None:
+        """Give a squeezed inspector (and outline) back a usable width when the window has room for it.
+
+        A layout saved in a smaller window, or a central view that once asked for more room, must not
+        leave the inspector at its 200 px minimum for good.
+        """
+        wanted = {self.inspector_dock: INSPECTOR_WIDTH, self.outline_dock: OUTLINE_WIDTH}
+        docks, widths = [], []
+        spare = self.centralWidget().width() - self.centralWidget().minimumSizeHint().width()
+        for dock, width in wanted.items():
+            if dock.isVisible() and not dock.isFloating() and dock.width() < width * 0.85 and spare > 0:
+                grow = min(width - dock.width(), spare)
+                spare -= grow
+                docks.append(dock)
+                widths.append(dock.width() + grow)
+        if docks:
+            self.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

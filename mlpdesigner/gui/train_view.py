@@ -67,6 +67,50 @@ def _pg() -> Any:
     return pg
 
 
+#: Short names of the runs in a comparison (the caption says which run each is).
+RUN_LETTERS = "ABC"
+
+
+def plain_reason(reason: str | None) -> str | None:
+    """A run's stop or failure reason in plain words (the run folder keeps the technical one)."""
+    if not reason:
+        return reason
+    lowered = reason.lower()
+    if lowered.startswith(("stopped by sigterm", "stopped by sigint", "stopped by the designer")):
+        return "stopped by you"
+    return reason
+
+
+def plain_status(status: str) -> str:
+    """A history row's status as a word (the run folder's reader already says interrupted for a dead run)."""
+    return str(status)
+
+
+def _log_axis(orientation: str) -> Any:
+    """A pyqtgraph axis whose log-scale ticks are plain numbers at 1, 2 and 5 (or every digit) of each decade."""
+    pg = _pg()
+
+    class PlainLogAxis(pg.AxisItem):
+        def logTickValues(self, minVal: float, maxVal: float, size: float, stdTicks: Any) -> Any:  # noqa: N802, N803
+            low, high = sorted((minVal, maxVal))
+            if not (math.isfinite(low) and math.isfinite(high)):
+                return stdTicks
+            for multiples in ((1,), (1, 2, 5), tuple(range(1, 10))):
+                values = [decade + math.log10(m) for decade in range(math.floor(low), math.ceil(high) + 1)
+                          for m in multiples if low <= decade + math.log10(m) <= high]
+                if len(values) >= 3 or (multiples[-1] == 9 and values):
+                    break
+            limit = max(2, int(size // 28))
+            if len(values) > limit:
+                values = values[:: math.ceil(len(values) / limit)]
+            return [(None, values)]
+
+        def logTickStrings(self, values: list[float], scale: float, spacing: Any) -> list[str]:  # noqa: N802
+            return [f"{10 ** v:.3g}" for v in values]
+
+    return PlainLogAxis(orientation)
+
+
 class CurvesView(QWidget):
     """One plot per metric (training and validation curves together), for one run or an overlay of several.
 
@@ -92,6 +136,7 @@ class CurvesView(QWidget):
         self.items: dict[tuple[int, str], Any] = {}
         self._groups: dict[str, list[str]] = {}
         self._labels: list[str] = []
+        self.legend: Any = None
         self.runs: list[tuple[str, dict[str, list[float | None]]]] = []
 
     @property
@@ -136,32 +181,49 @@ class CurvesView(QWidget):
         if len(runs) == 1:
             self.caption.setText(runs[0][0])
         elif runs:
-            self.caption.setText("Comparing " + " (solid) with ".join(labels[:2]) + " (dashed)")
+            styles = ("solid", "dashed", "dotted")
+            self.caption.setText("Comparing " + " · ".join(
+                f"<b>{RUN_LETTERS[i]}</b> = {label} ({styles[i % 3]})" for i, label in enumerate(labels)))
         else:
             self.caption.setText("No run yet: press Train.")
+
+    def legend_labels(self) -> list[str]:
+        """The names in the shared legend below the plots."""
+        if self.legend is None:
+            return []
+        return [label.text for _sample, label in self.legend.items]
 
     def _build(self, groups: dict[str, list[str]], labels: list[str]) -> None:
         self.graphics.clear()
         self.plots.clear()
         self.items.clear()
         self._groups, self._labels = groups, labels
+        pg = _pg()
         columns = 1 if len(groups) <= 1 else 2
+        entries: dict[str, Any] = {}
         for position, (base, members) in enumerate(groups.items()):
-            plot = self.graphics.addPlot(row=position // columns, col=position % columns)
+            plot = self.graphics.addPlot(row=position // columns, col=position % columns,
+                                         axisItems={"left": _log_axis("left")})
             plot.setTitle(base)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "epoch")
-            legend = plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
-            legend.setBrush(_pg().mkBrush(255, 255, 255, 200))
             self.plots[base] = plot
-            for index, label in enumerate(labels):
+            for index, _label in enumerate(labels):
                 style = RUN_STYLES[index % len(RUN_STYLES)]
                 for key in members:
-                    color = VALIDATION_COLOR if key.startswith("val_") else TRAIN_COLOR
-                    name = key if len(labels) == 1 else f"{key} · {label}"
-                    item = plot.plot([], [], name=name, pen=_pg().mkPen(color, width=2, style=style),
+                    validation = key.startswith("val_")
+                    color = VALIDATION_COLOR if validation else TRAIN_COLOR
+                    item = plot.plot([], [], pen=pg.mkPen(color, width=2, style=style),
                                      symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None)
                     self.items[(index, key)] = item
+                    short = "validation" if validation else "training"
+                    entries.setdefault(short if len(labels) == 1 else f"{RUN_LETTERS[index % 3]} {short}", item)
+        # One legend for every plot, in its own row below them: short names, never over a curve.
+        self.legend = pg.LegendItem(colCount=4, labelTextSize="9pt")
+        for name, item in entries.items():
+            self.legend.addItem(item, name)
+        if entries:
+            self.graphics.addItem(self.legend, row=(len(groups) + columns - 1) // columns, col=0, colspan=columns)
         self._apply_log_mode()
 
     def _apply_log_mode(self) -> None:
@@ -259,6 +321,14 @@ class TrainView(QWidget):
         for column in range(3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        header.setMinimumSectionSize(40)
+        self.history.setSortingEnabled(True)
+        self.history.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.history.setWordWrap(False)
+        # The columns fit the table: the metrics column takes what is left and elides (full text on hover).
+        self.history.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.history.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.history.itemDoubleClicked.connect(lambda _item: self.show_selected())
         self.history.itemSelectionChanged.connect(self._update_buttons)
         self.show_button = QPushButton("Show", self)
@@ -291,16 +361,18 @@ class TrainView(QWidget):
         for button in (self.show_button, self.compare_button, self.folder_button):
             buttons.addWidget(button)
         history_layout.addLayout(buttons)
-        side = QSplitter(Qt.Orientation.Vertical, self)
+        # Curves over the whole width on top (plots and their legend need it); runs and details below.
+        side = QSplitter(Qt.Orientation.Horizontal, self)
         side.addWidget(history_box)
         side.addWidget(self.details)
-        side.setSizes([300, 300])
-        main = QSplitter(Qt.Orientation.Horizontal, self)
+        side.setStretchFactor(0, 3)
+        side.setStretchFactor(1, 2)
+        main = QSplitter(Qt.Orientation.Vertical, self)
         main.addWidget(self.curves)
         main.addWidget(side)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
-        main.setSizes([640, 380])
+        main.setSizes([360, 220])
         self.splitter = main
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
@@ -386,6 +458,8 @@ class TrainView(QWidget):
         self._set_progress(state.progress_text())
 
     def _set_progress(self, text: str) -> None:
+        if self.run is not None and self.run.state.reason and self.run.state.status is RunStatus.STOPPED:
+            text = text.replace(self.run.state.reason, plain_reason(self.run.state.reason) or "")
         self.progress_label.setText(text)
         self.progress_label.setToolTip(text)
 
@@ -396,16 +470,17 @@ class TrainView(QWidget):
         self.progress.setValue(int(1000 * state.fraction()) if state.status is not RunStatus.COMPLETED else 1000)
         self._set_progress(state.progress_text())
         label = f"{state.run_dir.name if state.run_dir else 'run'} ({state.status})"
-        if state.history:
-            self.curves.show_runs([(label, state.series())])
+        # Also without an epoch (a run that failed at once): the caption must not keep saying "(running)".
+        self.curves.show_runs([(label, state.series() if state.history else {})])
         self.show_final_metrics(state.final_metrics)
         color = STATUS_COLORS.get(state.status, "#374151")
         self.log.appendPlainText(f"Run {state.status}" + (f": {state.reason}" if state.reason else ""))
         if state.status is RunStatus.FAILED:
             self.show_failure(f"Training failed: {state.message or state.reason}")
         elif state.status is RunStatus.STOPPED:
+            reason = plain_reason(state.reason)
             self._banner(f"Run stopped after {state.epoch} epoch{'s' * (state.epoch != 1)}"
-                         + (f" ({state.reason})" if state.reason else "") + ".", color)
+                         + (f" ({reason})" if reason else "") + ".", color)
         else:
             self.banner.hide()
         self.refresh_history()
@@ -449,21 +524,37 @@ class TrainView(QWidget):
         root = self.runs_root()
         name = self.document.spec.name if self.document.spec else None
         self.records = scan_runs(root, name) if root and name else []
+        sorting = self.history.isSortingEnabled()
+        self.history.setSortingEnabled(False)  # fill first, then sort once
         self.history.setRowCount(len(self.records))
         for row, record in enumerate(self.records):
-            cells = [record.started_text, record.status.value,
-                     "" if record.epochs_completed is None else str(record.epochs_completed), record.headline()]
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(f"{record.path}\n{record.reason or ''}".strip())
+            status = plain_status(record.status)
+            reason = plain_reason(record.reason)
+            headline = record.headline() if record.metrics else (reason or "")
+            started = record.started_text[:16]  # to the minute: the column stays narrow
+            cells: list[Any] = [started, status, record.epochs_completed, headline]
+            for column, value in enumerate(cells):
+                item = QTableWidgetItem()
+                # Numbers sort as numbers; the rest as text (the start time sorts in time order).
+                item.setData(Qt.ItemDataRole.DisplayRole, "" if value is None else value)
+                item.setData(Qt.ItemDataRole.UserRole, row)
+                item.setToolTip(f"{record.path}\n{headline if column == 3 else reason or ''}".strip())
                 if column == 1:
-                    item.setForeground(QColor(STATUS_COLORS.get(record.status, "#374151")))
+                    item.setForeground(QColor(STATUS_COLORS.get(status, "#374151")))
                 self.history.setItem(row, column, item)
+        self.history.setSortingEnabled(sorting)
         self._update_buttons()
 
     def selected_records(self) -> list[RunRecord]:
+        """The selected runs, in the table's (sorted) order."""
         rows = sorted({index.row() for index in self.history.selectionModel().selectedRows()})
-        return [self.records[row] for row in rows if row < len(self.records)]
+        found = []
+        for row in rows:
+            item = self.history.item(row, 0)
+            index = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+            if isinstance(index, int) and index < len(self.records):
+                found.append(self.records[index])
+        return found
 
     def selected_run_dir(self) -> Path | None:
         records = self.selected_records()
@@ -472,8 +563,10 @@ class TrainView(QWidget):
     def select_run(self, run_dir: Path, *, add: bool = False) -> bool:
         """Select a run of the history by its folder (adding to the selection with ``add``)."""
         target = Path(run_dir).resolve()
-        for row, record in enumerate(self.records):
-            if record.path == target:
+        for row in range(self.history.rowCount()):
+            item = self.history.item(row, 0)
+            index = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+            if isinstance(index, int) and index < len(self.records) and self.records[index].path == target:
                 if not add:
                     self.history.clearSelection()
                 flags = QItemSelectionModel.SelectionFlag
@@ -487,7 +580,7 @@ class TrainView(QWidget):
         if not records:
             return
         record = records[0]
-        self.curves.show_runs([(f"{record.name} ({record.status})", read_history(record.path))])
+        self.curves.show_runs([(f"{record.name} ({plain_status(record.status)})", read_history(record.path))])
         self.show_final_metrics(record.metrics)
 
     def compare_selected(self) -> None:
@@ -495,7 +588,8 @@ class TrainView(QWidget):
         records = self.selected_records()[:2]
         if len(records) < 2:
             return
-        self.curves.show_runs([(record.name, read_history(record.path)) for record in records])
+        self.curves.show_runs([(f"run of {record.started_text} ({plain_status(record.status)})",
+                                read_history(record.path)) for record in records])
 
     def open_selected_folder(self) -> None:
         path = self.selected_run_dir()
