@@ -518,3 +518,34 @@ def test_data_tab_fits_1280x800_and_maps_filtered_columns_in_one_step(qtbot, tmp
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.document.raw["data"]["columns"]["deep"] == before
     close_clean(window)
+
+
+# ----- 11. The gallery: readable titles, a why per design, a blank design, a preview --------------------------
+def test_gallery_titles_why_preview_and_a_blank_design(qtbot, tmp_path) -> None:
+    from mlpdesigner.gui.gallery import TemplateGallery
+
+    gallery = TemplateGallery()
+    qtbot.addWidget(gallery)
+    gallery.show()
+    qtbot.waitExposed(gallery)
+    titles = [gallery.list.item(r).text().splitlines() for r in range(gallery.list.count())]
+    assert titles[0][0] == "Blank design"
+    for lines in titles:
+        assert "_" not in lines[0] and len(lines) == 3 and lines[1].endswith((".", ")"))  # title, why, kind
+    gallery.list.setFocus()
+    seen = set()
+    for _ in range(3):
+        QTest.keyClick(gallery.list, Qt.Key.Key_Down)
+        template = gallery.chosen()
+        assert f"<h3>{template.title}</h3>" in gallery.description.text()
+        assert template.why in gallery.description.text()
+        names = frozenset(gallery.preview.blocks)
+        assert names and names not in seen  # the preview shows this design's network
+        seen.add(names)
+
+    window = shown(qtbot, make_window(qtbot, tmp_path))
+    window.dialogs.templates.append("blank")
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.spec.ok and set(window.canvas.blocks) == {"features", "dense_1", "target"}
+    assert window.document.path is None and "untitled" in window.windowTitle()
+    close_clean(window)

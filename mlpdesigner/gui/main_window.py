@@ -32,7 +32,7 @@ from .data_tab import DataTab
 from .dialogs import Dialogs
 from .document import Document
 from .export_dialog import ExportDialog
-from .gallery import templates
+from .gallery import BLANK, blank_design, templates
 from .inspector import Inspector
 from .json_view import JsonView
 from .layer_list import LayerPanel
@@ -412,7 +412,11 @@ class MainWindow(QMainWindow):
             return False
         if name not in {t.name for t in templates()}:
             raise KeyError(name)
-        self.open_example(name)
+        if name == BLANK:
+            self.document.load_dict(blank_design())
+            self._after_load()
+        else:
+            self.open_example(name)
         return True
 
     def open_dialog(self) -> bool:
