@@ -100,13 +100,13 @@ def _log_axis(orientation: str) -> Any:
                           for m in multiples if low <= decade + math.log10(m) <= high]
                 if len(values) >= 3 or (multiples[-1] == 9 and values):
                     break
-            limit = max(2, int(size // 28))
+            limit = max(3, int(size // 22))
             if len(values) > limit:
                 values = values[:: math.ceil(len(values) / limit)]
             return [(None, values)]
 
         def logTickStrings(self, values: list[float], scale: float, spacing: Any) -> list[str]:  # noqa: N802
-            return [f"{10 ** v:.3g}" for v in values]
+            return [f"{10 ** v:,.0f}" if 10 ** v >= 1000 else f"{10 ** v:.3g}" for v in values]
 
     return PlainLogAxis(orientation)
 
@@ -199,7 +199,8 @@ class CurvesView(QWidget):
         self.items.clear()
         self._groups, self._labels = groups, labels
         pg = _pg()
-        columns = 1 if len(groups) <= 1 else 2
+        # Side by side up to three metrics (the plots keep their height); four or more in two columns.
+        columns = max(1, len(groups)) if len(groups) <= 3 else 2
         entries: dict[str, Any] = {}
         for position, (base, members) in enumerate(groups.items()):
             plot = self.graphics.addPlot(row=position // columns, col=position % columns,
