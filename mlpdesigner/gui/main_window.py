@@ -637,19 +637,21 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         if self.isVisible():
-            QTimer.singleShot(0, self.ensure_usable_docks)
+            QTimer.singleShot(0, lambda: self.ensure_usable_docks(squeezed_only=True))
 
-    def ensure_usable_docks(self) -> None:
+    def ensure_usable_docks(self, squeezed_only: bool = False) -> None:
         """Give a squeezed inspector (and outline) back a usable width when the window has room for it.
 
         A layout saved in a smaller window, or a central view that once asked for more room, must not
-        leave the inspector at its 200 px minimum for good.
+        leave the inspector at its 200 px minimum for good. On a resize only a dock at its minimum
+        grows (a width the user chose stays).
         """
         wanted = {self.inspector_dock: INSPECTOR_WIDTH, self.outline_dock: OUTLINE_WIDTH}
         docks, widths = [], []
         spare = self.centralWidget().width() - self.centralWidget().minimumSizeHint().width()
         for dock, width in wanted.items():
-            if dock.isVisible() and not dock.isFloating() and dock.width() < width * 0.85 and spare > 0:
+            limit = dock.minimumWidth() + 10 if squeezed_only else width * 0.85
+            if dock.isVisible() and not dock.isFloating() and dock.width() < limit and spare > 0:
                 grow = min(width - dock.width(), spare)
                 spare -= grow
                 docks.append(dock)
