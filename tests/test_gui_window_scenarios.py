@@ -165,6 +165,8 @@ def test_a_new_csv_without_the_mapped_columns_is_an_error_with_fixes(qtbot, tmp_
     assert "'MedInc'" in features[2] and "sepal_length" in features[2]
     assert any(r[0] == "E308" and "/data/columns/price" in r[1] and "'MedHouseVal'" in r[2] for r in rows)
     assert window.status_label.text().startswith("2 errors: flowers.csv has no column")
+    assert window.data_tab.mapping_problems.isVisible()
+    assert window.data_tab.mapping_problems.text().startswith("2 data errors (features, price): flowers.csv has no")
     assert not window.train_view.start_training()  # training refuses instead of failing in the child
     click_problem(qtbot, window, "E308", "/data/columns/price")
     assert window.problems.fix_button.isEnabled()

@@ -184,6 +184,12 @@ class DataTab(QWidget):
         mapping_title = QLabel("<b>Column mapping</b> (a 1-D input's width follows its checked columns)", self)
         mapping_title.setWordWrap(True)
         right_layout.addWidget(mapping_title)
+        self.mapping_problems = QLabel(self)
+        self.mapping_problems.setObjectName("mapping_problems")
+        self.mapping_problems.setWordWrap(True)
+        self.mapping_problems.setStyleSheet("color: #dc2626;")
+        self.mapping_problems.hide()
+        right_layout.addWidget(self.mapping_problems)
         self.column_filter = QLineEdit(self)
         self.column_filter.setObjectName("column_filter")
         self.column_filter.setPlaceholderText("Filter columns…")
@@ -370,6 +376,18 @@ class DataTab(QWidget):
             self._build_mapping(columns, inputs, outputs)
         self._update_mapping(raw or {}, inputs, outputs)
         self._fill_advice(raw or {})
+        self._show_mapping_problems()
+
+    def _show_mapping_problems(self) -> None:
+        """The data section's errors (a column the file lacks, a missing mapping) above the lists."""
+        errors = [p for p in self.document.spec.errors if p.path.startswith("/data")]
+        self.mapping_problems.setVisible(bool(errors))
+        names = sorted({p.path.split("/")[3] for p in errors if p.path.count("/") >= 3 and "/columns/" in p.path})
+        where = f" ({', '.join(names)})" if names else ""
+        self.mapping_problems.setText(
+            f"{len(errors)} data error{'s' * (len(errors) != 1)}{where}: {errors[0].message.split('. ')[0]}. "
+            "The fixes are in Problems." if errors else "")
+        self.mapping_problems.setToolTip("\n\n".join(p.message for p in errors))
 
     @staticmethod
     def _multi_target(output: dict[str, Any]) -> bool:
