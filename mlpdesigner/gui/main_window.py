@@ -8,17 +8,15 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QLabel,
     QMainWindow,
     QMenu,
-    QPlainTextEdit,
     QTabWidget,
-    QTextEdit,
     QWidget,
 )
 
@@ -134,7 +132,9 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self._restore_layout()
-        QApplication.instance().installEventFilter(self)
+        for keys, forward in (("Tab", True), ("Shift+Tab", False), ("Shift+Backtab", False)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.activated.connect(lambda f=forward: self._tab_pressed(f))
         self._update_title()
         self._update_status()
 
@@ -314,15 +314,14 @@ class MainWindow(QMainWindow):
                 return targets[0]
         return None
 
-    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
-        """Tab walks outline -> diagram -> inspector -> problems (Shift+Tab back), across the docks."""
-        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) \
-                and not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
-            focus = QApplication.focusWidget()
-            if focus is not None and focus.window() is self and watched is focus \
-                    and not isinstance(focus, (QPlainTextEdit, QTextEdit)):
-                return self._tab_to_next(focus, event.key() == Qt.Key.Key_Tab)
-        return super().eventFilter(watched, event)
+    def _tab_pressed(self, forward: bool) -> None:
+        """Tab walks outline -> diagram -> inspector -> problems (Shift+Tab back), across the docks.
+
+        Bound as window shortcuts, so a text editor that takes Tab itself (the JSON view) keeps it.
+        """
+        focus = QApplication.focusWidget()
+        if focus is None or not self._tab_to_next(focus, forward):
+            QMainWindow.focusNextPrevChild(self, forward)
 
     def _tab_to_next(self, focus: QWidget, forward: bool) -> bool:
         if self._pane_index(focus) is None:
