@@ -49,7 +49,7 @@ def type_into_spinbox(spin, text: str) -> None:  # noqa: ANN001
 # ----- 1. Run > Train, F5 and the toolbar use the Training tab's Epochs box ---------------------------------
 @pytest.mark.parametrize("how", ["f5", "menu", "toolbar"])
 def test_every_train_command_uses_the_epochs_box(qtbot, tmp_path, monkeypatch, how) -> None:
-    import mlpdesigner.gui.train_view as train_view
+    import mlpdesigner.gui.run_control as run_control
 
     asked: list[int | None] = []
 
@@ -57,7 +57,7 @@ def test_every_train_command_uses_the_epochs_box(qtbot, tmp_path, monkeypatch, h
         asked.append(epochs)
         return [sys.executable, "-c", "pass"]
 
-    monkeypatch.setattr(train_view, "train_command", fake_command)
+    monkeypatch.setattr(run_control, "train_command", fake_command)
     window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
     QTest.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is window.train_view
@@ -106,9 +106,9 @@ SLOW_TO_STOP = (
 
 @pytest.mark.parametrize("answer", ["cancel", "stop"])
 def test_quit_during_a_run_asks_and_stops_it_in_the_background(qtbot, tmp_path, monkeypatch, answer) -> None:
-    import mlpdesigner.gui.train_view as train_view
+    import mlpdesigner.gui.run_control as run_control
 
-    monkeypatch.setattr(train_view, "train_command", lambda *_a, **_k: [sys.executable, "-c", SLOW_TO_STOP])
+    monkeypatch.setattr(run_control, "train_command", lambda *_a, **_k: [sys.executable, "-c", SLOW_TO_STOP])
     window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
     QTest.keyClick(window, Qt.Key.Key_F5)
     run = window.train_view.run
@@ -451,10 +451,10 @@ def test_training_view_wording_sorting_and_comparison(qtbot, tmp_path) -> None:
 
 
 def test_a_failed_run_never_reads_running(qtbot, tmp_path, monkeypatch) -> None:
-    import mlpdesigner.gui.train_view as train_view
+    import mlpdesigner.gui.run_control as run_control
 
     script = "import sys; print('boom', file=sys.stderr); sys.exit(2)"
-    monkeypatch.setattr(train_view, "train_command", lambda *_a, **_k: [sys.executable, "-c", script])
+    monkeypatch.setattr(run_control, "train_command", lambda *_a, **_k: [sys.executable, "-c", script])
     window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
     QTest.keyClick(window, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: not window.train_view.training, timeout=30_000)
