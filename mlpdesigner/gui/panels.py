@@ -89,7 +89,12 @@ class ProblemsPanel(QWidget):
         self.problems = sorted(
             self.document.spec.problems, key=lambda p: (SEVERITY_ORDER[p.severity], p.line or 0, p.code)
         )
-        self.tree.clear()
+        # No currentItemChanged while the items go: its "previous" item would be handed to Python half-deleted.
+        self.tree.blockSignals(True)
+        try:
+            self.tree.clear()
+        finally:
+            self.tree.blockSignals(False)
         from .canvas import problem_subject
 
         names = layer_names(self.document.spec)
