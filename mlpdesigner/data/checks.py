@@ -447,13 +447,14 @@ def data_file_problems(raw: Any, spec_path: str | os.PathLike[str] | None) -> li
     """Errors where the spec's data section does not fit the real file: E307 (missing or unreadable file),
     E308 (mapped columns the file does not have, with a fix: map by name where the names match, else clear).
 
-    Only the file's first line is read. A relative path with no spec file, or an ``.npz`` file, is not checked.
+    Only the file's first line is read. A relative path with no spec file, a path that leaves the spec's folder
+    (see :func:`leaves_folder`), or an ``.npz`` file, is not checked.
     """
     from ..spec.problems import Problem, pointer
 
     file = resolve_data_path(raw, spec_path)
-    if file is None:
-        return []
+    if file is None or leaves_folder(file, spec_path):
+        return []  # a path out of the design's folder is not looked at until the user agrees (the Data tab asks)
     if not file.is_file():
         return [Problem(
             "error", "E307", "/data/path",
