@@ -522,8 +522,8 @@ def batch_size_problems(rows: int | None, raw: dict[str, Any]) -> list[Any]:
     """W413: a batch larger than the training split (every epoch is then a single step on fewer rows)."""
     from ..spec.problems import Problem
 
-    training = raw.get("training") if isinstance(raw.get("training"), dict) else {}
-    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    training: dict[str, Any] = raw["training"] if isinstance(raw.get("training"), dict) else {}
+    data: dict[str, Any] = raw["data"] if isinstance(raw.get("data"), dict) else {}
     batch = training.get("batch_size", 32)
     validation, test = data.get("validation_split", 0.2), data.get("test_split", 0.1)
     numbers = (batch, validation, test)
