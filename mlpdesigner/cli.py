@@ -122,6 +122,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run_export(args)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer.cli import run_import
+
+    return run_import(args)
+
+
 #: Qt platforms that draw no window a person can see: the event loop would wait forever.
 INVISIBLE_PLATFORMS = ("offscreen", "minimal")
 
@@ -237,6 +243,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--with-training", action="store_true", help="python: include data loading and fit")
     p.add_argument("--json", action="store_true", help="print the export report as one JSON object")
+
+    p = add("import", cmd_import, "read a .keras or .onnx MLP and write the equivalent spec")
+    p.add_argument("model", metavar="MODEL", help="a .keras or .onnx file")
+    p.add_argument("-o", "--output", metavar="SPEC.json", required=True, help="the spec file to write")
+    p.add_argument(
+        "--weights",
+        action="store_true",
+        help="also bring the trained weights: write a run folder (model + spec + run.json marked imported)",
+    )
+    p.add_argument("--out", metavar="DIR", help="with --weights: the run folder (default runs/<name>-<timestamp>)")
+    p.add_argument("--json", action="store_true", help="print what was written as one JSON object")
 
     p = add("gui", cmd_gui, "open the designer window")
     p.add_argument("file", nargs="?", metavar="FILE")
