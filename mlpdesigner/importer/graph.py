@@ -69,6 +69,8 @@ class Training:
     metrics: dict[str, list[str]] = field(default_factory=dict)
     optimizer: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
+    #: Outputs whose metrics say they are independent labels (BinaryAccuracy, multi-label AUC).
+    multilabel: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -384,6 +386,8 @@ class _Recogniser:
         loss = training.losses.get(name)
         out: dict[str, Any] = {"name": name}
         task, said = infer_task(activation, units, loss, (rescale or dense), self.graph.source)
+        if task == "binary" and name in training.multilabel:
+            task, said = "multilabel", said + " with per-label metrics"
         out["task"] = task
         out["units"] = units
         if task == "regression":

@@ -499,6 +499,10 @@ def _training(compile_config: Any, outputs: list[str], source: str, notes: list[
         found = []
         for entry in entries if isinstance(entries, list) else [entries]:
             key = entry.get("class_name") if isinstance(entry, dict) else entry
+            if key == "BinaryAccuracy" or (
+                key == "AUC" and isinstance(entry, dict) and (entry.get("config") or {}).get("multi_label")
+            ):
+                training.multilabel.add(name)
             if key == "MeanMetricWrapper" and isinstance(entry, dict):
                 key = (entry.get("config") or {}).get("name")
             if key in METRICS:

@@ -35,7 +35,8 @@ def keras_readers(result: ImportResult) -> tuple[Callable[[GNode], list[Any]], C
         return arrays
 
     def reference(feeds: list[Any]) -> list[Any]:
-        got = source(feeds[0] if len(feeds) == 1 else feeds, training=False)
-        return list(got) if isinstance(got, (list, tuple)) else [got]
+        from . import call_model
+
+        return call_model(source, result.graph.inputs, feeds)
 
     return weights, reference
