@@ -63,7 +63,7 @@ def perturb(model: Any, seed: int = 1) -> None:
                 for a, w in zip(arrays, layer.weights)
             ]
         else:
-            arrays = [rng.normal(scale=0.4, size=a.shape) for a in arrays]
+            arrays = [rng.normal(scale=(1 / np.sqrt(a.shape[0]) if a.ndim == 2 else 0.3), size=a.shape) for a in arrays]
         layer.set_weights([np.asarray(a, dtype="float32") for a in arrays])
         if type(layer).__name__ == "Normalization":
             layer.finalize_state()

@@ -57,6 +57,8 @@ class GNode:
     weights: list[Any] | None = None
 
     def describe(self) -> str:
+        if self.name.startswith("#"):  # unnamed in the file (ONNX nodes become layers without names)
+            return f"{self.label} ({self.position})"
         return f"{self.name!r} ({self.label}, {self.position})"
 
 
@@ -370,7 +372,8 @@ class _Recogniser:
                 layer = {"type": kind, "rate": cfg["rate"]}
             else:
                 layer = {"type": "flatten"}
-            layer["name"] = node.name
+            if not node.name.startswith("#"):
+                layer["name"] = node.name
             self.origins[f"{base}/{index}"] = node
             out.append(layer)
         return out
@@ -385,7 +388,7 @@ class _Recogniser:
         training = self.graph.training
         loss = training.losses.get(name)
         out: dict[str, Any] = {"name": name}
-        task, said = infer_task(activation, units, loss, (rescale or dense), self.graph.source)
+        task, said = infer_task(activation, units, loss, (rescale or dense), self.graph.source, bool(rescale))
         if task == "binary" and name in training.multilabel:
             task, said = "multilabel", said + " with per-label metrics"
         out["task"] = task
@@ -444,6 +447,8 @@ class _Recogniser:
         taken |= {f"{i['name']}_normalization" for i in spec["inputs"] if i.get("normalize")}
         if network["topology"] == "wide_deep" and len(network["deep"]["inputs"]) > 1:
             taken.add("deep_inputs")
+        if not all("name" in layer for layer in layers):
+            return
         wanted = [layer["name"] for layer in layers]
         for layer in layers:
             if not _IDENTIFIER.match(layer["name"]):
@@ -498,11 +503,15 @@ def _range_of(activation: str, rescale: GNode) -> dict[str, Any]:
 _CLASSIFICATION_LOSSES = {"binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"}
 
 
-def infer_task(activation: str, units: int, loss: str | None, node: GNode, source: str) -> tuple[str, str]:
+def infer_task(
+    activation: str, units: int, loss: str | None, node: GNode, source: str, rescaled: bool = False
+) -> tuple[str, str]:
     """(task, what it was inferred from) for an output with this activation, width and loss."""
     said = f"its {activation} activation ({units} unit{'s' if units != 1 else ''})"
     if loss:
         said += f" and its {loss} loss"
+    if rescaled:
+        return "regression", said + ", rescaled to a range"
     if activation == "softmax":
         if loss and loss not in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
             raise ImportRefused(
