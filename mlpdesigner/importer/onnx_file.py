@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .graph import GNode, Graph, ImportRefused, identifier
+from .graph import GNode, Graph, ImportRefused, float32_value, identifier
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import ImportResult
@@ -345,7 +345,7 @@ class _Reader:
         variable = node.input[1] if self.const(node.input[0]) is not None else node.input[0]
         const_first = self.const(node.input[0]) is not None
         op = node.op_type
-        if value.size > 1 and value.ndim > 2:
+        if value.size > 1 and any(d != 1 for d in value.shape[:-1]):
             raise self.refuse(index, "combines with a constant of several dimensions. Expected per-feature values")
         vector = value.reshape(-1)
         if op == "Mul":
@@ -380,7 +380,7 @@ class _Reader:
         made = self.new(
             "batch_normalization",
             [self.source(node.input[0], index)],
-            {"momentum": 0.99, "epsilon": float(np.float32(epsilon)), "center": True, "scale": True},
+            {"momentum": 0.99, "epsilon": float32_value(epsilon), "center": True, "scale": True},
             "BatchNormalization",
             index,
             weights=[a.astype("float32") for a in (gamma, beta, mean, var)],
@@ -415,7 +415,7 @@ class _Reader:
                 break
         region: list[int] = []
         known = {start_value}
-        best: tuple[int, dict[str, Any], str] | None = None
+        matches: list[tuple[int, dict[str, Any], str]] = []
         for candidate in range(index, self.count):
             node = self.nodes[candidate]
             if candidate in self.done or node.op_type == "Constant":
@@ -429,7 +429,8 @@ class _Reader:
             if len(exits) == 1:
                 found = self.classify(region, start_value, exits[0])
                 if found is not None:
-                    best = (len(region), found, exits[0])
+                    matches.append((len(region), found, exits[0]))
+        best = self.shortest_split(region, matches)
         if best is None:
             if not required:
                 return False
@@ -449,6 +450,21 @@ class _Reader:
         self.value_of[exit_value] = made.name
         return True
 
+    def shortest_split(
+        self, region: list[int], matches: list[tuple[int, dict[str, Any], str]]
+    ) -> tuple[int, dict[str, Any], str] | None:
+        """The longest match, unless a shorter one ends where the rest starts (relu after relu is two layers)."""
+        if not matches:
+            return None
+        longest = matches[-1]
+        for size, config, exit_value in matches[:-1]:
+            rest = region[size : longest[0]]
+            produced = {v for i in rest for v in self.nodes[i].output}
+            reads = {v for i in rest for v in self.nodes[i].input if v and self.const(v) is None}
+            if reads <= produced | {exit_value}:
+                return size, config, exit_value
+        return longest
+
     def exits(self, region: list[int]) -> list[str]:
         inside = set(region)
         out = []
@@ -465,7 +481,7 @@ class _Reader:
         try:
             with np.errstate(all="ignore"):
                 y = self.evaluate(region, start, exit_value, x)
-        except _CannotEvaluate:
+        except (_CannotEvaluate, ValueError, TypeError):
             return None
         if y is None or y.shape != x.shape or not np.all(np.isfinite(y[np.abs(_PROBE) <= 6])):
             return None
@@ -481,7 +497,7 @@ class _Reader:
         if node.kind == "dense":
             return node.config["units"]
         if node.kind == "input":
-            return math.prod(node.shape or (1,))
+            return (node.shape or (1,))[-1]
         return 1
 
     def evaluate(self, region: list[int], start: str, exit_value: str, x: np.ndarray) -> np.ndarray | None:
@@ -510,7 +526,7 @@ class _Reader:
                         f"{self.path}: {node.describe()} scales the input {parent.name!r} by a value <= 0. Expected a "
                         "standardization (x - mean) / std"
                     )
-                width = math.prod(parent.shape or (1,))
+                width = (parent.shape or (1,))[-1]
                 mean = np.broadcast_to(-shift / scale, (width,))
                 variance = np.broadcast_to(1.0 / scale**2, (width,))
                 node.kind = "normalization"
@@ -540,10 +556,20 @@ class _Reader:
         if node.kind == "dense":
             return node.config["units"]
         if node.kind == "input":
-            return math.prod(node.shape or (1,))
+            return (node.shape or (1,))[-1]
         if node.kind == "flatten":
-            return math.prod(self.gnodes[node.inputs[0]].shape or (1,)) if self.gnodes[node.inputs[0]].shape else 1
+            return self.flat_width(node)
         return sum(self.width_of(self.gnodes[p]) for p in node.inputs)
+
+    def flat_width(self, node: GNode) -> int:
+        """Features after a flatten: the input's leading dimensions times the last width before it."""
+        last: int | None = None
+        while node.kind != "input":
+            if node.kind == "dense" and last is None:
+                last = node.config["units"]
+            node = self.gnodes[node.inputs[0]]
+        shape = node.shape or (1,)
+        return math.prod(shape[:-1]) * (last if last is not None else shape[-1])
 
     def fold_activations(self) -> None:
         """An activation right after a linear dense layer (its only reader) becomes the layer's activation."""
@@ -711,7 +737,8 @@ def match_activation(x: np.ndarray, y: np.ndarray) -> dict[str, Any] | None:
         alpha = float(-far[0, 0]) if far.size else None
         if alpha and alpha > 0 and _close(column, np.where(xv > 0, xv, alpha * (np.exp(xv) - 1))):
             return {"activation": "elu", "alpha": _tidy(alpha)}
-    return None
+    slopes = _prelu_slopes(xv, ys)  # one slope outside [0, 1], or one feature: a learned PReLU
+    return {"activation": "prelu", "weights": [slopes.astype("float32")]} if slopes is not None else None
 
 
 def _prelu_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
