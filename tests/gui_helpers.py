@@ -37,6 +37,9 @@ class ScriptedDialogs(Dialogs):
     def save_path(self, parent: Any, suggested: str) -> str | None:
         return self.paths.pop(0)
 
+    def open_model_path(self, parent: Any, folder: str) -> str | None:
+        return self.paths.pop(0)
+
     def export_path(self, parent: Any, suggested: str, file_filter: str) -> str | None:
         return self.paths.pop(0)
 

@@ -21,6 +21,13 @@ class Dialogs:
         path, _ = QFileDialog.getOpenFileName(parent, "Open design", folder, SPEC_FILTER)
         return path or None
 
+    def open_model_path(self, parent: QWidget, folder: str) -> str | None:
+        """A .keras or .onnx model to bring in as a design."""
+        from .import_model import MODEL_FILTER
+
+        path, _ = QFileDialog.getOpenFileName(parent, "Open model", folder, MODEL_FILTER)
+        return path or None
+
     def save_path(self, parent: QWidget, suggested: str) -> str | None:
         path, _ = QFileDialog.getSaveFileName(parent, "Save design as", suggested, SPEC_FILTER)
         return path or None

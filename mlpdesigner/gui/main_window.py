@@ -31,6 +31,7 @@ from .dialogs import Dialogs
 from .document import Document
 from .export_dialog import ExportDialog
 from .gallery import BLANK, blank_design, templates
+from .import_model import open_model
 from .inspector import Inspector
 from .json_view import JsonView
 from .layer_list import LayerPanel
@@ -162,6 +163,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "New from template…", self.new_from_template, QKeySequence.StandardKey.New,
                      "Start a design from one of the starter designs")
         self._action(file_menu, "Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open model…", lambda: open_model(self),
+                     tip="Bring in a .keras or ONNX model as a design, with its trained weights")
         self.recent_menu = file_menu.addMenu("Open recent")
         self.save_action = self._action(file_menu, "Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file_menu, "Save as…", self.save_as, QKeySequence.StandardKey.SaveAs)

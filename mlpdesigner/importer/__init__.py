@@ -93,8 +93,8 @@ def _finish(recognised: Recognised, graph: Graph, file: Path, fmt: str) -> dict[
     spec = recognised.spec
     spec["name"] = graph.name
     kind = "Keras model" if fmt == "keras" else "ONNX graph"
-    text = f"Imported from the {kind} {file.name}. " + "; ".join(n[0].upper() + n[1:] for n in recognised.notes)
-    spec["description"] = (text.rstrip() + ("." if recognised.notes else ""))[:MAX_DESCRIPTION]
+    sentences = [f"Imported from the {kind} {file.name}"] + [n[0].upper() + n[1:] for n in recognised.notes]
+    spec["description"] = (". ".join(sentences) + ".")[:MAX_DESCRIPTION]
     training: dict[str, Any] = {}
     if graph.training.optimizer:
         optimizer = dict(graph.training.optimizer)

@@ -27,7 +27,7 @@ def run_import(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"spec": str(output), "run_dir": str(run_dir) if run_dir else None, "notes": result.notes}))
         return 0
-    topology = result.spec["network"]["topology"].replace("_", " ")
+    topology = {"sequential": "sequential", "wide_deep": "Wide & Deep"}[result.spec["network"]["topology"]]
     print(f"wrote {output} ({topology} {result.spec['name']!r} from {result.path})")
     for note in result.notes:
         print(f"  {note}")
