@@ -408,11 +408,16 @@ class _Reader:
 
         Returns False when no prefix is one (and ``required`` is false: the op is then an affine step).
         """
-        start_value = self.nodes[index].input[0]
-        for value in self.nodes[index].input:
-            if self.const(value) is None:
-                start_value = value
-                break
+        variables = {v for v in self.nodes[index].input if v and self.const(v) is None}
+        if len(variables) > 1:
+            if not required:
+                return False
+            raise self.refuse(
+                index,
+                "joins two paths (a residual connection or a branch). Expected a sequential stack, or Wide & Deep "
+                "joined by one Concat",
+            )
+        start_value = next(iter(variables)) if variables else self.nodes[index].input[0]
         region: list[int] = []
         known = {start_value}
         matches: list[tuple[int, dict[str, Any], str]] = []
