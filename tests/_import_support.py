@@ -30,19 +30,22 @@ def comparable(spec: dict[str, Any], *, training: tuple[str, ...] = CARRIED_TRAI
     return filled
 
 
-def assert_same(a: Any, b: Any, where: str = "") -> None:
-    """Equal, with floats equal to 1e-12 relative (a range's bounds come back from scale and offset)."""
+def assert_same(a: Any, b: Any, where: str = "", *, rel: float = 1e-12, tiny: float = 1e-300) -> None:
+    """Equal, with floats equal to ``rel`` relative (a range's bounds come back from scale and offset).
+
+    ``tiny``: differences this small count as equal (ONNX holds float32 values).
+    """
     if isinstance(a, dict) and isinstance(b, dict):
         assert a.keys() == b.keys(), f"{where}: keys {sorted(a)} != {sorted(b)}"
         for key in a:
-            assert_same(a[key], b[key], f"{where}/{key}")
+            assert_same(a[key], b[key], f"{where}/{key}", rel=rel, tiny=tiny)
     elif isinstance(a, list) and isinstance(b, list):
         assert len(a) == len(b), f"{where}: {a} != {b}"
         for index, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}/{index}")
+            assert_same(x, y, f"{where}/{index}", rel=rel, tiny=tiny)
     elif isinstance(a, float) or isinstance(b, float):
         assert isinstance(a, (int, float)) and isinstance(b, (int, float)), f"{where}: {a!r} != {b!r}"
-        assert math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300), f"{where}: {a!r} != {b!r}"
+        assert math.isclose(a, b, rel_tol=rel, abs_tol=tiny), f"{where}: {a!r} != {b!r}"
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
 

@@ -448,10 +448,14 @@ class _Reader:
             self.value_of[exit_value] = parent
             return True
         weights = config.pop("weights", None)
+        affine = config.pop("affine", None)
         kind = {"leaky_relu": "leaky_relu", "elu": "elu", "prelu": "prelu"}.get(config["activation"], "activation")
         if kind != "activation":
             config = {k: v for k, v in config.items() if k != "activation"}
         made = self.new(kind, [parent], config, label, index, weights=weights)
+        if affine is not None:
+            scale, shift = _broadcast_pair(affine[0], affine[1])
+            made = self.new("affine", [made.name], {"scale": scale, "shift": shift}, label, index)
         self.value_of[exit_value] = made.name
         return True
 
@@ -539,7 +543,7 @@ class _Reader:
                 node.weights = [mean.astype("float32"), variance.astype("float32")]
             elif not users and parent.kind in ("dense", "activation") and np.ptp(scale) == 0 and np.ptp(shift) == 0:
                 node.kind = "rescaling"
-                node.config = {"scale": float(np.float32(scale[0])), "offset": float(np.float32(shift[0]))}
+                node.config = {"scale": float32_value(float(scale[0])), "offset": float32_value(float(shift[0]))}
             else:
                 width = self.width_of(parent)
                 gamma = np.broadcast_to(scale, (width,)).astype("float32")
@@ -717,10 +721,28 @@ def match_activation(x: np.ndarray, y: np.ndarray) -> dict[str, Any] | None:
     same = bool(np.all(np.abs(ys - ys[:, :1]) <= 1e-6 * np.maximum(1, np.abs(ys[:, :1]))))
     column = ys[:, 0]
     xv = xs[:, 0]
+    candidates = _fixed_activations(xv)
     if not same:
         slopes = _prelu_slopes(xv, ys)
-        return {"activation": "prelu", "weights": [slopes.astype("float32")]} if slopes is not None else None
-    candidates: dict[str, np.ndarray] = {
+        if slopes is not None:
+            return {"activation": "prelu", "weights": [slopes.astype("float32")]}
+        # Exporters fold a following batch normalization's scale into the activation's ops: y = a * f(x) + b.
+        for name, expected in candidates.items():
+            if name == "linear":
+                continue
+            design = np.stack([expected, np.ones_like(expected)], axis=1)
+            coefficients, *_ = np.linalg.lstsq(design, ys, rcond=None)
+            if _close(ys, design @ coefficients):
+                return {"activation": name, "affine": (coefficients[0], coefficients[1])}
+        return None
+    for name, expected in candidates.items():
+        if _close(column, expected):
+            return {"activation": name}
+    return _parametric(x, y, xv, ys, column)
+
+
+def _fixed_activations(xv: np.ndarray) -> dict[str, np.ndarray]:
+    return {
         "linear": xv,
         "relu": np.maximum(xv, 0),
         "sigmoid": 1 / (1 + np.exp(-xv)),
@@ -730,9 +752,12 @@ def match_activation(x: np.ndarray, y: np.ndarray) -> dict[str, Any] | None:
         "gelu": 0.5 * xv * (1 + _erf(xv / math.sqrt(2))),
         "swish": xv / (1 + np.exp(-xv)),
     }
-    for name, expected in candidates.items():
-        if _close(column, expected):
-            return {"activation": name}
+
+
+def _parametric(
+    x: np.ndarray, y: np.ndarray, xv: np.ndarray, ys: np.ndarray, column: np.ndarray
+) -> dict[str, Any] | None:
+    """leaky_relu, elu or prelu: the identity above zero, a learned or set shape below."""
     positive = xv > 0
     if _close(column[positive], xv[positive]):
         slope = float(column[xv == -1.0][0]) / -1.0 if np.any(xv == -1.0) else None
