@@ -253,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also bring the trained weights: write a run folder (model + spec + run.json marked imported)",
     )
     p.add_argument("--out", metavar="DIR", help="with --weights: the run folder (default runs/<name>-<timestamp>)")
+    p.add_argument(
+        "--data",
+        metavar="FILE",
+        help="a CSV file whose columns are the model's features then its targets, in order (the spec's data section)",
+    )
     p.add_argument("--json", action="store_true", help="print what was written as one JSON object")
 
     p = add("gui", cmd_gui, "open the designer window")

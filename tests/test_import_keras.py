@@ -206,3 +206,41 @@ def test_spec_without_compile_config_gets_the_task_defaults(tmp_path: Path) -> N
     assert imported["outputs"][0]["task"] == "multilabel"
     assert "training" not in imported
     assert_same(comparable(imported, training=()), comparable(spec, training=()))
+
+
+@pytest.mark.slow
+def test_imported_run_evaluates_like_the_run_it_came_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trained model exported to .keras, imported with --data: evaluate gives the original run's metrics."""
+    from mlpdesigner.export import export_keras
+    from mlpdesigner.resources import data_path
+
+    flowers = data_path("resources", "datasets", "flowers.csv")
+    assert main(["train", str(example_path("flowers_multiclass")), "--epochs", "3", "--out", str(tmp_path / "t")]) == 0
+    export_keras(tmp_path / "t", tmp_path / "flowers.keras")
+    spec_out = tmp_path / "imported.json"
+    argv = ["import", str(tmp_path / "flowers.keras"), "-o", str(spec_out), "--weights", "--out", str(tmp_path / "i")]
+    assert main([*argv, "--data", str(flowers)]) == 0
+    assert load_spec(spec_out).data_file() == flowers.resolve()
+    capsys.readouterr()
+    reports = []
+    for run in ("t", "i"):
+        assert main(["evaluate", str(tmp_path / run), "--data", str(flowers), "--json"]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    trained, imported = (r["metrics"] for r in reports)
+    assert trained.keys() == imported.keys() and "accuracy" in imported
+    for key in trained:
+        assert imported[key] == pytest.approx(trained[key], rel=1e-5, abs=1e-6)
+
+
+def test_data_whose_columns_do_not_fit_says_what_is_needed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_model(example_path("flowers_multiclass")).save(tmp_path / "m.keras")
+    (tmp_path / "d.csv").write_text("a,b,c\n1,2,3\n")
+    assert (
+        main(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "s.json"), "--data", str(tmp_path / "d.csv")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert (
+        "3 columns. Expected exactly 5, in this order: measurements (4 input columns), species (1 output column)" in err
+    )
+    assert not (tmp_path / "s.json").exists()

@@ -15,6 +15,7 @@ not at all.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import platform
@@ -206,8 +207,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_run(result: ImportResult, out: str | os.PathLike[str] | None = None) -> Path:
-    """A run folder with the imported weights: spec.json, model.keras and run.json (status "imported")."""
+def write_run(
+    result: ImportResult, out: str | os.PathLike[str] | None = None, *, data_file: str | os.PathLike[str] | None = None
+) -> Path:
+    """A run folder with the imported weights: spec.json, model.keras and run.json (status "imported").
+
+    With ``data_file`` (and a data section in the spec) the frozen spec's data path points at it from the folder.
+    """
     from ..atomic import atomic_write_text
     from ..spec import dumps
     from ..train.runner import new_run_dir, save_model, setup_device, versions, write_json
@@ -215,7 +221,12 @@ def write_run(result: ImportResult, out: str | os.PathLike[str] | None = None) -
     setup_device("cpu")
     model, difference = rebuild(result)
     run_dir = new_run_dir(out, result.spec["name"])
-    atomic_write_text(run_dir / "spec.json", dumps(result.spec))
+    frozen = copy.deepcopy(result.spec)
+    if data_file is not None and "data" in frozen:
+        from ..data.checks import relative_data_path
+
+        frozen["data"]["path"] = relative_data_path(data_file, run_dir / "spec.json")
+    atomic_write_text(run_dir / "spec.json", dumps(frozen))
     save_model(model, run_dir)
     write_json(
         run_dir / "run.json",

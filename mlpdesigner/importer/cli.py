@@ -19,7 +19,11 @@ def run_import(args: argparse.Namespace) -> int:
         print("note: --out applies with --weights only; ignored", file=sys.stderr)
     output = check_output_path(args.output)
     result = import_model(args.model)
-    run_dir = write_run(result, args.out) if args.weights else None
+    if args.data:
+        from .datamap import data_section
+
+        result.spec["data"] = data_section(result.spec, args.data, output.resolve())
+    run_dir = write_run(result, args.out, data_file=args.data) if args.weights else None
     try:
         save_spec(result.spec, output)
     except OSError as exc:
