@@ -36,5 +36,5 @@ def run_import(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"  {note}")
     if run_dir:
-        print(f"wrote {run_dir} (the imported weights; evaluate, export or fine-tune it)")
+        print(f"wrote {run_dir} (the imported weights: evaluate, predict or export it)")
     return 0
