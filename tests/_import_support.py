@@ -83,6 +83,11 @@ def predictions(model: Any, feeds: list[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(a) for a in call_model(model, [t.name for t in model.inputs], feeds)]
 
 
-def largest_difference(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    assert len(a) == len(b)
-    return max(float(np.max(np.abs(x - np.reshape(y, x.shape)))) for x, y in zip(a, b))
+def largest_difference(got: list[np.ndarray], expected: list[np.ndarray]) -> float:
+    """Largest difference: absolute where |expected| <= 1, relative above (float32 cannot agree better)."""
+    assert len(got) == len(expected)
+    worst = 0.0
+    for x, y in zip(got, expected):
+        y = np.reshape(np.asarray(y, dtype="float64"), np.shape(x))
+        worst = max(worst, float(np.max(np.abs(np.asarray(x, dtype="float64") - y) / np.maximum(1.0, np.abs(y)))))
+    return worst

@@ -96,7 +96,7 @@ def test_designs_round_trip_through_onnx(name: str, tmp_path: Path) -> None:
     path, source = _onnx_of(spec, tmp_path)
     result = import_model(path)
     assert_same(architecture(result.spec), architecture(spec), rel=1e-6, tiny=1e-6)
-    _check_onnx_weights(path, tmp_path, source, tolerance=1e-6 if name != "kitchen_sink" else 2e-6)
+    _check_onnx_weights(path, tmp_path, source)
 
 
 def _fits_onnx(spec: dict[str, Any]) -> bool:
