@@ -499,15 +499,7 @@ class _Reader:
     def width(self, value: str) -> int:
         name = self.value_of.get(value)
         node = self.gnodes.get(name or "")
-        if node is None:
-            return 1
-        while node.kind not in ("dense", "input", "concatenate", "flatten"):
-            node = self.gnodes[node.inputs[0]]
-        if node.kind == "dense":
-            return node.config["units"]
-        if node.kind == "input":
-            return (node.shape or (1,))[-1]
-        return 1
+        return 1 if node is None else self.width_of(node)
 
     def evaluate(self, region: list[int], start: str, exit_value: str, x: np.ndarray) -> np.ndarray | None:
         values: dict[str, np.ndarray] = {start: x}
