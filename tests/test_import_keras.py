@@ -244,3 +244,21 @@ def test_data_whose_columns_do_not_fit_says_what_is_needed(tmp_path: Path, capsy
         "3 columns. Expected exactly 5, in this order: measurements (4 input columns), species (1 output column)" in err
     )
     assert not (tmp_path / "s.json").exists()
+
+
+def test_names_the_spec_cannot_hold_are_cleaned(tmp_path: Path) -> None:
+    model = keras.Sequential(
+        [
+            keras.Input((3,), name="raw features"),
+            keras.layers.Dense(4, activation="relu", name="hidden.one"),
+            keras.layers.Dense(1, name="9lives"),
+        ]
+    )
+    perturb(model)
+    model.save(tmp_path / "names.keras")
+    spec = import_model(tmp_path / "names.keras").spec
+    assert spec["inputs"][0]["name"] == "raw_features"
+    assert spec["network"]["layers"][0]["name"] == "hidden_one"
+    assert spec["outputs"][0]["name"] == "layer_9lives"
+    assert "'hidden.one' is named 'hidden_one'" in spec["description"]
+    _check_weights(model, spec, tmp_path / "names.keras", tmp_path)

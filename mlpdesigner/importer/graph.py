@@ -334,6 +334,7 @@ class _Recogniser:
         spec["outputs"] = [
             self.output_entry(index, head, source) for index, (head, source) in enumerate(zip(heads, head_source))
         ]
+        self.clean_names(spec)
         self.name_layers(spec)
         return Recognised(spec, self.origins, self.notes)
 
@@ -373,7 +374,7 @@ class _Recogniser:
             else:
                 layer = {"type": "flatten"}
             if not node.name.startswith("#"):
-                layer["name"] = node.name
+                layer = {"type": layer.pop("type"), "name": node.name, **layer}
             self.origins[f"{base}/{index}"] = node
             out.append(layer)
         return out
@@ -439,34 +440,49 @@ class _Recogniser:
         self.origins[f"/outputs/{index}"] = dense
         return out
 
+    def clean_names(self, spec: dict[str, Any]) -> None:
+        """Input, layer and output names the spec format can hold: identifiers, all different."""
+        network = spec["network"]
+        layers = network["layers"] if network["topology"] == "sequential" else network["deep"]["layers"]
+        entries = spec["inputs"] + [layer for layer in layers if "name" in layer] + spec["outputs"]
+        renamed: dict[str, str] = {}
+        used: set[str] = set()
+        for entry in entries:
+            old = entry["name"]
+            new = identifier(old, "layer")
+            base, count = new, 1
+            while new in used:
+                count += 1
+                new = f"{base[:60]}_{count}"
+            used.add(new)
+            if new != old:
+                entry["name"] = new
+                self.notes.append(f"{old!r} is named {new!r} (spec names are letters, digits and underscores)")
+                if entry in spec["inputs"]:
+                    renamed[old] = new
+        if network["topology"] == "wide_deep":
+            for part in ("wide", "deep"):
+                network[part]["inputs"] = [renamed.get(n, n) for n in network[part]["inputs"]]
+
     def name_layers(self, spec: dict[str, Any]) -> None:
         """Keep only the layer names that the spec's automatic naming would not give anyway."""
         network = spec["network"]
         layers = network["layers"] if network["topology"] == "sequential" else network["deep"]["layers"]
+        if not all("name" in layer for layer in layers) or len(layers) > 300:
+            return
         taken = {i["name"] for i in spec["inputs"]}
         taken |= {f"{i['name']}_normalization" for i in spec["inputs"] if i.get("normalize")}
         if network["topology"] == "wide_deep" and len(network["deep"]["inputs"]) > 1:
             taken.add("deep_inputs")
-        if not all("name" in layer for layer in layers):
-            return
         wanted = [layer["name"] for layer in layers]
-        for layer in layers:
-            if not _IDENTIFIER.match(layer["name"]):
-                raise ImportRefused(
-                    f"{self.graph.source}: the layer name {layer['name']!r} cannot be a spec name. Expected letters, "
-                    "digits and underscores, starting with a letter"
-                )
-        if len(layers) > 300:
-            return
         for layer in layers:
             name = layer.pop("name")
             if layer_names(layers, set(taken)) != wanted:
                 layer["name"] = name
-            # keep the key order readable: name right after type
-            if "name" in layer:
-                items = list(layer.items())
-                layer.clear()
-                layer.update([items[0], ("name", name), *[(k, v) for k, v in items[1:] if k != "name"]])
+            layer_type = layer.pop("type")
+            rest = dict(layer)
+            layer.clear()
+            layer.update({"type": layer_type, **({"name": rest.pop("name")} if "name" in rest else {}), **rest})
 
 
 DENSE_DEFAULTS: dict[str, Any] = {
