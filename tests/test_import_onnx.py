@@ -221,7 +221,12 @@ def test_mlp_exported_from_pytorch(tmp_path: Path) -> None:
     path = tmp_path / "torch.onnx"
     torch.onnx.export(net, (x,), str(path), input_names=["features"], output_names=["probability"], dynamo=False)
     spec = import_model(path).spec
-    assert spec["outputs"][0]["task"] == "binary"
+    assert spec["network"]["layers"] == [
+        {"type": "dense", "units": 16},
+        {"type": "activation", "activation": "leaky_relu", "negative_slope": 0.1},
+        {"type": "batch_normalization", "epsilon": 1e-5},
+    ]
+    assert spec["outputs"] == [{"name": "probability", "task": "binary", "units": 1}]
     run = write_run(import_model(path), tmp_path / "run")
     model = load_keras_model(run / "model.keras")
     feeds = [np.random.default_rng(3).normal(size=(32, 6)).astype("float32")]

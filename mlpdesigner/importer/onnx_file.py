@@ -111,16 +111,34 @@ class _Reader:
                         self.consts[node.output[0]] = onnx.numpy_helper.to_array(attr.t).astype("float64")
                     elif attr.name in ("value_float", "value_int"):
                         self.consts[node.output[0]] = np.asarray(onnx.helper.get_attribute_value(attr), "float64")
+        self.done: set[int] = set()
+        self.fold_constants()
         self.producer = {out: i for i, n in enumerate(self.nodes) for out in n.output}
         self.users: dict[str, list[int]] = {}
         for i, node in enumerate(self.nodes):
             for name in node.input:
                 self.users.setdefault(name, []).append(i)
-        self.done: set[int] = set()
         self.gnodes: dict[str, GNode] = {}
         #: ONNX value name -> the GNode that produces it.
         self.value_of: dict[str, str] = {}
         self.counter = 0
+
+    def fold_constants(self) -> None:
+        """Ops on constants only (PyTorch's exporter copies weights through Identity) are constants themselves."""
+        for index, node in enumerate(self.nodes):
+            if node.op_type not in ("Identity", "Cast", "Transpose", "Reshape", "Neg") or not node.input:
+                continue
+            value = self.consts.get(node.input[0])
+            if value is None or any(v not in self.consts for v in node.input[1:] if v):
+                continue
+            if node.op_type == "Transpose":
+                value = np.transpose(value, self.attr(node, "perm", None))
+            elif node.op_type == "Reshape":
+                value = value.reshape([int(d) for d in self.consts[node.input[1]]])
+            elif node.op_type == "Neg":
+                value = -value
+            self.consts[node.output[0]] = value
+            self.done.add(index)
 
     # ------------------------------------------------------------------ helpers
 
@@ -174,7 +192,8 @@ class _Reader:
                     "fixed feature dimensions"
                 )
             name = identifier(entry.name, "input")
-            node = GNode(name, "input", [], {"onnx_name": entry.name}, "graph input", "the graph's inputs")
+            batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
+            node = GNode(name, "input", [], {"onnx_name": entry.name, "batch": batch}, "graph input", "the inputs")
             node.shape = tuple(shape[1:])
             self.gnodes[name] = node
             self.value_of[entry.name] = name
