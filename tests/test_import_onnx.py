@@ -50,6 +50,8 @@ def architecture(spec: dict[str, Any]) -> dict[str, Any]:
                 act = layer["activation"]
                 if act == "leaky_relu" and layer["negative_slope"] < 1e-7:
                     act = "relu"  # a slope float32 holds as 0
+                if act == "leaky_relu" and layer["negative_slope"] == 1.0:
+                    continue  # the identity: nothing in the graph
                 plain = act in FOLDABLE or (act == "leaky_relu" and layer["negative_slope"] == 0.2)
                 plain = plain or (act == "elu" and layer["alpha"] == 1.0)
                 if canonical and canonical[-1][0] == "dense" and canonical[-1][2] == "linear" and plain:
