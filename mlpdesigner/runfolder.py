@@ -52,11 +52,13 @@ SPLITS = ("train", "validation", "test")
 
 
 class RunStatus(str, Enum):
-    """How a run stands. ``run.json`` holds running, completed, stopped or failed.
+    """How a run stands. ``run.json`` holds running, completed, stopped, failed or imported.
 
     ``interrupted`` is never written: a reader says it of a run whose
     ``run.json`` still says running while its process is gone. ``starting``
     is the designer's word for a child that has not reported yet.
+    ``imported`` marks a folder ``mlpdesigner import --weights`` wrote: a model
+    brought in from a file, never trained here.
     """
 
     STARTING = "starting"
@@ -65,6 +67,7 @@ class RunStatus(str, Enum):
     STOPPED = "stopped"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    IMPORTED = "imported"
 
     def __str__(self) -> str:
         return self.value
@@ -79,7 +82,7 @@ class RunStatus(str, Enum):
 
 
 #: The statuses ``run.json`` may hold.
-WRITTEN_STATUSES = (RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.STOPPED, RunStatus.FAILED)
+WRITTEN_STATUSES = (RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.STOPPED, RunStatus.FAILED, RunStatus.IMPORTED)
 
 
 class RunFolderError(UserError):

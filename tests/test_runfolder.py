@@ -57,7 +57,11 @@ def test_a_running_record_has_no_epochs_completed_yet() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"status": "done"}, "status: Expected one of running, completed, stopped, failed. Received: \"done\""),
+        # "imported" joined the written statuses with issue 16 (mlpdesigner import --weights).
+        (
+            {"status": "done"},
+            "status: Expected one of running, completed, stopped, failed, imported. Received: \"done\"",
+        ),
         ({"status": "interrupted"}, "status: Expected one of running"),
         ({"pid": "12"}, "pid: Expected a process id"),
         ({"pid": True}, "pid: Expected a process id"),
@@ -66,6 +70,7 @@ def test_a_running_record_has_no_epochs_completed_yet() -> None:
     ],
 )
 def test_a_malformed_run_json_names_the_key(tmp_path: Path, change: dict, message: str) -> None:
+    """A bad value names its key. The allowed statuses include "imported" since issue 16 (imported models)."""
     (tmp_path / "run.json").write_text(json.dumps({**FULL, **change}))
     with pytest.raises(RunFolderError) as caught:
         read_info(tmp_path)

@@ -216,38 +216,35 @@ def write_run(
 
     With ``data_file`` (and a data section in the spec) the frozen spec's data path points at it from the folder.
     """
+    from .. import runfolder
     from ..atomic import atomic_write_text
+    from ..data.checks import relative_data_path
     from ..spec import dumps
-    from ..train.runner import new_run_dir, save_model, setup_device, versions, write_json
+    from ..train.runner import new_run_dir, save_model, setup_device, versions
 
     setup_device("cpu")
     model, difference = rebuild(result)
     run_dir = new_run_dir(out, result.spec["name"])
     frozen = copy.deepcopy(result.spec)
     if data_file is not None and "data" in frozen:
-        from ..data.checks import relative_data_path
-
-        frozen["data"]["path"] = relative_data_path(data_file, run_dir / "spec.json")
-    atomic_write_text(run_dir / "spec.json", dumps(frozen))
+        frozen["data"]["path"] = relative_data_path(data_file, run_dir / runfolder.SPEC_FILE)
+    atomic_write_text(run_dir / runfolder.SPEC_FILE, dumps(frozen))
     save_model(model, run_dir)
-    write_json(
-        run_dir / "run.json",
-        {
-            "status": "imported",
-            "reason": None,
-            "spec": result.spec["name"],
+    info = runfolder.RunInfo(
+        status=runfolder.RunStatus.IMPORTED,
+        spec=result.spec["name"],
+        host=platform.node(),
+        versions=versions(),
+        timings={"started": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+        extra={
             "imported": {
                 "path": str(result.path.resolve()),
                 "format": result.format,
                 "sha256": _sha256(result.path),
                 "max_difference": difference,
                 "notes": result.notes,
-            },
-            "host": platform.node(),
-            "versions": versions(),
-            "columns": {},
-            "classes": {},
-            "timings": {"started": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+            }
         },
     )
+    runfolder.write_info(run_dir, info)
     return run_dir
