@@ -112,6 +112,7 @@ def test_spec_import_does_not_load_tensorflow(tmp_path: Path) -> None:
 
 
 def test_hand_built_sequential_classifier(tmp_path: Path) -> None:
+    keras.backend.clear_session()  # Keras' own layer names (dense, dense_1, ...) count from here
     model = keras.Sequential(
         [
             keras.Input((6,)),

@@ -125,8 +125,8 @@ def _plan_targets(spec: dict[str, Any]) -> dict[str, str]:
     return {node.spec_path: node.name for node in plan.nodes if node.kind != "input"}
 
 
-def rebuild(result: ImportResult) -> Any:
-    """The Keras model of the imported spec, holding the file's weights, checked against the file's own model."""
+def rebuild(result: ImportResult) -> tuple[Any, float]:
+    """(The Keras model of the imported spec holding the file's weights, its largest difference from the file's)."""
     from ..compile import build_model, set_normalization
 
     source_weights, reference = _weight_readers(result)
@@ -185,8 +185,6 @@ def verify(result: ImportResult, model: Any, reference: Callable[[list[Any]], li
     feeds = [rng.normal(size=(rows, *i["shape"])).astype("float32") for i in result.spec["inputs"]]
     expected = reference(feeds)
     got = call_model(model, [i["name"] for i in result.spec["inputs"]], feeds)
-    if not isinstance(got, (list, tuple)):
-        got = [got]
     worst = 0.0
     for name, a, b in zip([o["name"] for o in result.spec["outputs"]], got, expected):
         a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64").reshape(np.shape(a))
