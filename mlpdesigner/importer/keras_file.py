@@ -166,7 +166,7 @@ def _peek_config(path: Path) -> Any:
 
 
 def _name(layer: dict[str, Any]) -> str:
-    cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    cfg: dict[str, Any] = layer["config"] if isinstance(layer.get("config"), dict) else {}
     return str(cfg.get("name") or layer.get("name") or "")
 
 
@@ -235,7 +235,7 @@ def _node(layer: dict[str, Any], index: int, count: int, source: str, inputs: li
     if cls not in KINDS:
         raise ImportRefused(_outside(name, str(cls), index, count, source))
     kind = KINDS[cls]
-    cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    cfg: dict[str, Any] = layer["config"] if isinstance(layer.get("config"), dict) else {}
     where = f"layer {index + 1} of {count}"
     node = GNode(name, kind, inputs, {}, str(cls), where)
     desc = f"{source}: {node.describe()}"
@@ -485,9 +485,9 @@ def _training(compile_config: Any, outputs: list[str], source: str, notes: list[
     if not isinstance(compile_config, dict):
         return training
     for name, loss in _per_output(compile_config.get("loss"), outputs).items():
-        found = _loss_name(loss, name, source)
-        if found:
-            training.losses[name] = found
+        loss_name = _loss_name(loss, name, source)
+        if loss_name:
+            training.losses[name] = loss_name
     weights = compile_config.get("loss_weights")
     for name, weight in _per_output(weights, outputs).items():
         if isinstance(weight, (int, float)) and not isinstance(weight, bool):
@@ -496,9 +496,9 @@ def _training(compile_config: Any, outputs: list[str], source: str, notes: list[
     if isinstance(metrics, list) and len(outputs) > 1 and not any(isinstance(m, list) for m in metrics):
         metrics = {name: metrics for name in outputs}
     for name, entries in _per_output(metrics, outputs).items():
-        found = []
+        found: list[str] = []
         for entry in entries if isinstance(entries, list) else [entries]:
-            key = entry.get("class_name") if isinstance(entry, dict) else entry
+            key: Any = entry.get("class_name") if isinstance(entry, dict) else entry
             if key == "BinaryAccuracy" or (
                 key == "AUC" and isinstance(entry, dict) and (entry.get("config") or {}).get("multi_label")
             ):

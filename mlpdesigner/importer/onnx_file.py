@@ -194,7 +194,7 @@ class _Reader:
             name = identifier(entry.name, "input")
             batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
             node = GNode(name, "input", [], {"onnx_name": entry.name, "batch": batch}, "graph input", "the inputs")
-            node.shape = tuple(shape[1:])
+            node.shape = tuple(int(d or 0) for d in shape[1:])  # all fixed: checked above
             self.gnodes[name] = node
             self.value_of[entry.name] = name
             names.append(name)
@@ -444,8 +444,8 @@ class _Reader:
             node = self.nodes[candidate]
             if candidate in self.done or node.op_type == "Constant":
                 continue
-            variables = [v for v in node.input if v and self.const(v) is None]
-            if node.op_type not in ELEMENTWISE or not variables or not all(v in known for v in variables):
+            reads = [v for v in node.input if v and self.const(v) is None]
+            if node.op_type not in ELEMENTWISE or not reads or not all(v in known for v in reads):
                 continue
             region.append(candidate)
             known.update(node.output)
@@ -524,9 +524,12 @@ class _Reader:
         values: dict[str, np.ndarray] = {start: x}
         for i in region:
             node = self.nodes[i]
-            args = [values[v] if v in values else self.consts.get(v) for v in node.input]
-            if any(a is None for a in args):
-                raise _CannotEvaluate
+            args: list[np.ndarray] = []
+            for v in node.input:
+                value = values[v] if v in values else self.consts.get(v)
+                if value is None:
+                    raise _CannotEvaluate
+                args.append(value)
             values[node.output[0]] = _apply(node.op_type, args, lambda n, d=None, node=node: self.attr(node, n, d))
         return values.get(exit_value)
 
@@ -677,6 +680,8 @@ def _apply(op: str, args: list[np.ndarray], attr: Callable[..., Any]) -> np.ndar
             raise _CannotEvaluate
         return 0.5 * a * (1 + _erf(a / math.sqrt(2)))
     if op == "PRelu":
+        if b is None:
+            raise _CannotEvaluate
         return np.where(a >= 0, a, a * np.broadcast_to(b.reshape(-1) if b.size > 1 else b, a.shape))
     if op == "Erf":
         return _erf(a)
