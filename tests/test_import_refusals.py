@@ -103,7 +103,7 @@ KERAS_CASES: dict[str, tuple[Callable[[], object], str]] = {
     "two hidden paths": (_two_hidden_paths, r"'left' \(Dense, layer \d of \d\) feeds the Wide & Deep concatenation"),
     "loss on logits": (_logits, r"from_logits=True"),
     "softmax over one unit": (_softmax_of_one, r"softmax over 1 unit"),
-    "unknown activation": (_odd_activation, r"'grow' \(Dense, layer 2 of 3\) uses the activation 'exponential'"),
+    "unknown activation": (_odd_activation, r"activation 'exponential' \(at /config/layers/1/config/activation"),
     "bias constraint": (_bias_constraint, r"'bounded' \(Dense, layer 2 of 3\) has bias_constraint=.*cannot hold"),
     "class outside the closed set": (_foreign_constraint, r"'NonNeg' \(at /config/layers/1/config/bias_constraint"),
 }
