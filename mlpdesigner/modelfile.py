@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UserError
 from .safeio import check_input_file
+from .spec.registry import keras_targets
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -40,8 +41,8 @@ ALLOWED_MODULES = {
     "keras.src.models.sequential",
 }
 
-#: Classes a model file may name: what the compiler builds, and Keras' own plumbing.
-ALLOWED_CLASSES = {
+#: Classes a model file may name: what the compiler builds (every class of the registry), and Keras' own plumbing.
+ALLOWED_CLASSES = {target.rsplit(".", 1)[-1] for target in keras_targets() if not target.startswith("callbacks.")} | {
     "Functional",
     "Sequential",
     "InputLayer",

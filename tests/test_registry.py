@@ -213,3 +213,22 @@ def test_new_layer_types_are_checked_like_the_others() -> None:
     assert ("/network/layers/0/stddev", True) in errors
     assert ("/network/layers/2/momentum", True) in errors or ("/network/layers/2", True) in errors
     assert LAYER_TEMPLATES["gaussian_noise"] == {"type": "gaussian_noise"}
+
+
+def test_every_class_the_registry_builds_may_be_loaded_back() -> None:
+    """A trained model is read back through the model-file allow-list: it must know every class we build."""
+    from mlpdesigner.modelfile import ALLOWED_CLASSES
+
+    built = {target.rsplit(".", 1)[-1] for target in keras_targets() if not target.startswith("callbacks.")}
+    assert built <= ALLOWED_CLASSES, sorted(built - ALLOWED_CLASSES)
+
+
+@pytest.mark.slow
+def test_a_model_with_the_new_layer_types_saves_and_loads_through_the_checked_loader(tmp_path) -> None:
+    from mlpdesigner.compile import build_model
+    from mlpdesigner.modelfile import load_keras_model
+
+    model = build_model(load_spec(copy.deepcopy(NEW_LAYERS_SPEC)))
+    model.save(tmp_path / "model.keras")
+    loaded = load_keras_model(tmp_path / "model.keras")
+    assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in model.layers]
