@@ -10,9 +10,11 @@ A run folder holds:
 ``spec.json``          the spec as trained (data path relative to the folder)
 ``run.json``           :class:`RunInfo`: status, reason, process, data, settings, timings
 ``history.csv``        one row per finished epoch
-``metrics.json``       final metrics per split (``train``/``validation``/``test``)
+``metrics.json``       final metrics per split (``train``/``validation``/``test``), and ``baseline``:
+                       a constant predictor's on ``validation``/``test`` (:mod:`mlpdesigner.train.baseline`)
 ``model.keras``        the trained model (absent when the run failed)
 ``sample_inputs.npz``  up to 256 real input rows, for export checks
+``splits.npz``         the row indices (0-based data rows) of the train, validation and test splits
 """
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 INFO_FILE = "run.json"
 SAMPLES_FILE = "sample_inputs.npz"
+SPLIT_ROWS_FILE = "splits.npz"
 #: Where ``model.keras`` is written before it is renamed into place.
 PARTIAL_MODEL_FILE = ".model.partial.keras"
 
 #: Files of a finished run folder.
-RUN_FILES = (SPEC_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, INFO_FILE, SAMPLES_FILE)
+RUN_FILES = (SPEC_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, INFO_FILE, SAMPLES_FILE, SPLIT_ROWS_FILE)
 
 #: Metric splits of ``metrics.json``.
 SPLITS = ("train", "validation", "test")

@@ -58,9 +58,11 @@ def test_validate_worst_exit_code_wins(tmp_path: Path) -> None:
 def test_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["summary", "--json", str(example_path("binary_batchnorm_dropout"))]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert (data["total_params"], data["trainable_params"], data["non_trainable_params"]) == (4353, 4225, 128)
+    # Inputs are standardized by default (issue 13): a Normalization layer adds 2 * 30 + 1 statistics.
+    assert (data["total_params"], data["trainable_params"], data["non_trainable_params"]) == (4414, 4225, 189)
     assert [layer["class"] for layer in data["layers"]] == [
         "InputLayer",
+        "Normalization",
         "Dense",
         "BatchNormalization",
         "Dropout",
@@ -73,7 +75,8 @@ def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["summary", str(example_path("fashion_mnist_classifier"))]) == 0
     out = capsys.readouterr().out
     assert "flatten_1 (Flatten)" in out and "(None, 784)" in out
-    assert "Total params: 266,610" in out
+    # 266,610 weights plus the pixels' standardization statistics (2 * 28 + 1, issue 13).
+    assert "Total params: 266,667" in out and "Trainable params: 266,610" in out
 
 
 def test_summary_of_invalid_spec_lists_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +92,7 @@ def test_summary_of_invalid_spec_lists_problems(tmp_path: Path, capsys: pytest.C
 def test_summary_keras_prints_keras_summary() -> None:
     result = _run("-m", "mlpdesigner", "summary", "--keras", str(example_path("wide_deep_two_inputs")))
     assert result.returncode == 0, result.stderr
-    assert "Total params: 1,176" in result.stdout
+    assert "Total params: 1,200" in result.stdout and "Trainable params: 1,176" in result.stdout  # + standardization
     assert "Concatenate" in result.stdout
 
 

@@ -388,9 +388,11 @@ def test_generated_split_is_the_apps_split(tmp_path: Path) -> None:
     strata = module.class_strata(targets)
     np.testing.assert_array_equal(strata, dataset.strata)
     ours = module.split_rows(len(strata), strata)
-    app = split_indices(97, validation_split=0.2, test_split=0.1, seed=42, shuffle=True, strata=dataset.strata)
+    # The split follows data.split_seed (default 0), not the training seed (issue 13).
+    app = split_indices(97, validation_split=0.2, test_split=0.1, seed=0, shuffle=True, strata=dataset.strata)
     for got, name in zip(ours, ("train", "validation", "test"), strict=True):
         np.testing.assert_array_equal(got, app[name])
+        np.testing.assert_array_equal(got, dataset.splits[name].indices)
     assert len(ours[2]) == dataset.test.rows
     module.STRATIFY_BY, module.SHUFFLE = None, False
     plain = module.split_rows(10)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..spec import Spec, load_spec
 from ..spec.plan import Node, Plan
-from ..spec.registry import KerasCall, keras_targets, metric_call, optimizer_call
+from ..spec.registry import KerasCall, keras_targets, layer_call, metric_call, optimizer_call
 
 _TARGETS = keras_targets()
 
@@ -43,8 +43,28 @@ def instantiate(value: Any) -> Any:
     return value
 
 
-def make_layer(node: Node) -> Any:
-    """The Keras layer for one planned node (not for inputs)."""
+TargetScaling = dict[str, tuple[Any, Any]]
+
+
+def _scalar_or_list(values: Any) -> float | list[float]:
+    """A JSON-friendly scale or offset: one float for one unit, else a list per unit."""
+    import numpy as np
+
+    flat = [float(v) for v in np.asarray(values, dtype="float64").reshape(-1)]
+    return flat[0] if len(flat) == 1 else flat
+
+
+def make_layer(node: Node, target_scaling: TargetScaling | None = None) -> Any:
+    """The Keras layer for one planned node (not for inputs).
+
+    ``target_scaling`` maps output names to (scale, offset) per unit: the training
+    targets' statistics for an output's target-scaling Rescaling layer.
+    """
+    cfg = node.config
+    if node.kind == "rescaling" and cfg.get("target_scaling") and target_scaling and node.name in target_scaling:
+        scale, offset = target_scaling[node.name]
+        cfg = {**cfg, "scale": _scalar_or_list(scale), "offset": _scalar_or_list(offset)}
+        return instantiate(layer_call(node.kind, node.name, cfg))
     return instantiate(node.keras_call)
 
 
@@ -52,14 +72,14 @@ def _is_sequential(plan: Plan) -> bool:
     return plan.topology == "sequential" and len(plan.inputs) == 1 and len(plan.outputs) == 1
 
 
-def build_architecture(spec: Spec) -> keras.Model:
-    """The uncompiled model of a valid spec, with the spec's names."""
+def build_architecture(spec: Spec, target_scaling: TargetScaling | None = None) -> keras.Model:
+    """The uncompiled model of a valid spec, with the spec's names (and the targets' scaling, if given)."""
     keras = _keras()
     plan = spec.checked()[1]
     if _is_sequential(plan):
         first = plan.nodes[0]
         stack = [keras.Input(shape=first.shape, name=first.name)]
-        stack += [make_layer(n) for n in plan.nodes[1:]]
+        stack += [make_layer(n, target_scaling) for n in plan.nodes[1:]]
         return keras.Sequential(stack, name=plan.name)
     tensors: dict[str, Any] = {}
     for node in plan.nodes:
@@ -67,7 +87,7 @@ def build_architecture(spec: Spec) -> keras.Model:
             tensors[node.name] = keras.Input(shape=node.shape, name=node.name)
             continue
         args = [tensors[i] for i in node.inputs]
-        tensors[node.name] = make_layer(node)(args if node.kind == "concatenate" else args[0])
+        tensors[node.name] = make_layer(node, target_scaling)(args if node.kind == "concatenate" else args[0])
     return keras.Model(
         inputs=[tensors[n] for n in plan.inputs],
         outputs=[tensors[n] for n in plan.outputs],
@@ -85,25 +105,64 @@ def make_metric(name: str, output: dict[str, Any]) -> Any:
     return instantiate(metric_call(name, output))
 
 
+def scaled_loss(output: dict[str, Any], scale: Any) -> tuple[Any, float]:
+    """(loss, weight factor) that make a scaled output's loss what it is on standardized targets.
+
+    The model predicts in data units (``y = scale * z + offset``), so its errors are
+    ``scale`` times those of the unit-scale network output ``z``: MSE grows with
+    ``scale**2``, MAE with ``scale``. Dividing by that factor gives the loss (and its
+    gradients) the size it has on standardized targets, whatever the data's units;
+    Huber's threshold moves to data units with it (delta = scale). log-cosh has no
+    such parameter: it is weighted like MAE, which it follows for large errors.
+    Metrics stay in data units.
+    """
+    import numpy as np
+
+    scales = np.asarray(scale, dtype="float64").reshape(-1)
+    linear = float(np.mean(scales))
+    square = float(np.mean(scales**2))
+    name = output["loss"]
+    if name == "mse":
+        return name, 1.0 / square
+    if name == "huber":
+        keras = _keras()
+        return keras.losses.Huber(delta=float(np.sqrt(square)), name="huber"), 1.0 / square
+    return name, 1.0 / linear
+
+
 def compile_model(
     model: keras.Model,
     spec: Spec,
     *,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
+    target_scaling: TargetScaling | None = None,
 ) -> keras.Model:
-    """Compile with the spec's optimizer, a loss per output, loss weights and metrics."""
+    """Compile with the spec's optimizer, a loss per output, loss weights and metrics.
+
+    With ``target_scaling`` the losses of the scaled outputs are weighted to their
+    standardized size (:func:`scaled_loss`).
+    """
     filled = spec.checked()[0]
     outputs = filled["outputs"]
     names = [o["name"] for o in outputs]
+    losses: list[Any] = []
+    factors: list[float] = []
+    for out in outputs:
+        if target_scaling and out["name"] in target_scaling:
+            loss_object, factor = scaled_loss(out, target_scaling[out["name"]][0])
+        else:
+            loss_object, factor = out["loss"], 1.0
+        losses.append(loss_object)
+        factors.append(factor)
     if len(outputs) == 1:
-        loss: Any = outputs[0]["loss"]
+        loss: Any = losses[0]
         metrics: Any = [make_metric(m, outputs[0]) for m in outputs[0]["metrics"]]
-        weights: Any = None
+        weights: Any = None if factors[0] == 1.0 else [factors[0]]
     else:
-        loss = {n: o["loss"] for n, o in zip(names, outputs)}
+        loss = dict(zip(names, losses))
         metrics = {n: [make_metric(m, o) for m in o["metrics"]] for n, o in zip(names, outputs)}
-        weights = {n: o["loss_weight"] for n, o in zip(names, outputs)}
+        weights = {n: o["loss_weight"] * f for n, o, f in zip(names, outputs, factors)}
     model.compile(
         optimizer=make_optimizer(filled["training"]),
         loss=loss,
@@ -121,6 +180,7 @@ def build_model(
     compile: bool = True,
     seed: int | None = None,
     normalization: dict[str, tuple[Any, Any]] | None = None,
+    target_scaling: TargetScaling | None = None,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
 ) -> keras.Model:
@@ -128,16 +188,25 @@ def build_model(
 
     ``normalization`` maps input names to (mean, variance) arrays for inputs
     marked ``normalize``; without it those layers start as the identity.
+    ``target_scaling`` maps regression output names to (scale, offset) per unit
+    (see :func:`mlpdesigner.train.data.target_statistics`); without it the
+    target-scaling layers are the identity.
     """
     spec = load_spec(source)
     keras = _keras()
     filled = spec.checked()[0]
     keras.utils.set_random_seed(filled["training"]["seed"] if seed is None else seed)
-    model = build_architecture(spec)
+    model = build_architecture(spec, target_scaling)
     for name, (mean, variance) in (normalization or {}).items():
         set_normalization(model, name, mean, variance)
     if compile:
-        compile_model(model, spec, steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+        compile_model(
+            model,
+            spec,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+            target_scaling=target_scaling,
+        )
     return model
 
 

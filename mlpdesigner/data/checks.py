@@ -349,7 +349,7 @@ def scale_advice(frame: Any, raw: dict[str, Any]) -> list[DataAdvice]:
     """
     advice = []
     for index, inp in enumerate(raw.get("inputs") or []):
-        if not isinstance(inp, dict) or inp.get("normalize"):
+        if not isinstance(inp, dict) or inp.get("normalize", True):
             continue
         columns = [c for c in mapped_columns(raw, str(inp.get("name"))) if c in frame.columns]
         numeric = [c for c in columns if _is_numeric(frame[c])]

@@ -237,6 +237,7 @@ def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
         statement("VALIDATION_SPLIT", Raw(literal(data["validation_split"]))),
         statement("TEST_SPLIT", Raw(literal(data["test_split"]))),
         statement("SHUFFLE", Raw(literal(data["shuffle"]))),
+        statement("SPLIT_SEED", Raw(literal(data["split_seed"]))),
         statement("STRATIFY_BY", Raw(literal(_strata_output(outputs) if data["stratify"] else None))),
         statement("EPOCHS", Raw(literal(training["epochs"]))),
         statement("BATCH_SIZE", Raw(literal(training["batch_size"]))),

@@ -113,6 +113,25 @@ def output_activation(output: dict[str, Any]) -> str:
     return TASK_ACTIVATION.get(output.get("task", ""), "linear")
 
 
+def target_scaling(output: dict[str, Any]) -> str | None:
+    """How a regression head maps the network's unit-scale output to the data's units.
+
+    ``"standardize"`` (a linear head: times the targets' standard deviation plus their
+    mean), ``"scale"`` (a positive head, softplus or relu: times the targets' root mean
+    square only, so the output stays above zero), or None: not regression, ``normalize``
+    turned off, a ``range`` head (its squash is already scaled to the range) or another
+    bounded activation (sigmoid, tanh) whose bounds are the user's choice.
+    """
+    if output.get("task") != "regression" or not output.get("normalize", True) or output.get("range"):
+        return None
+    activation = output_activation(output)
+    if activation == "linear":
+        return "standardize"
+    if activation in ("softplus", "relu"):
+        return "scale"
+    return None
+
+
 def output_loss(output: dict[str, Any]) -> str:
     """The loss an output head uses: explicit, else the task's default."""
     if output.get("loss"):
@@ -131,6 +150,8 @@ def apply_task_defaults(spec: dict[str, Any]) -> None:
         output.setdefault("metrics", list(TASK_METRICS.get(output.get("task", ""), [])))
         if output.get("task") != "multiclass":
             output.pop("label_format", None)
+        if output.get("task") != "regression":
+            output.pop("normalize", None)
 
 
 def task_defaults_patch(output: dict[str, Any], task: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .defaults import output_activation
+from .defaults import output_activation, target_scaling
 from .problems import Problem, pointer
 from .registry import LAYERS, KerasCall, activation_kind, layer_call
 
@@ -190,6 +190,10 @@ class _Builder:
                 rescale = {"scale": high - low, "offset": low}
             elif activation == "tanh" and (low, high) != (-1, 1):
                 rescale = {"scale": (high - low) / 2, "offset": (high + low) / 2}
+        scaling = target_scaling(out)
+        if scaling:
+            # Placeholder statistics: training sets the targets' own (see compile.build_model).
+            rescale = {"scale": 1.0, "offset": 0.0, "target_scaling": scaling}
         dense_name = f"{out['name']}_raw" if rescale else out["name"]
         config = {
             "units": units,
@@ -212,7 +216,15 @@ class _Builder:
         )
         if rescale:
             node = self.add(
-                Node(out["name"], "rescaling", [node.name], rescale, (units,), path + "/range", role="output")
+                Node(
+                    out["name"],
+                    "rescaling",
+                    [node.name],
+                    rescale,
+                    (units,),
+                    path if scaling else path + "/range",
+                    role="output",
+                )
             )
         self.plan.outputs.append(node.name)
 

@@ -10,8 +10,8 @@
     Exit codes (:class:`~mlpdesigner.errors.ExitCode`): 0 completed or stopped, 1 failed, 2 bad input
     (an invalid spec, missing data, a bad option).
 ``mlpdesigner evaluate RUN_DIR [--data FILE] [--json]``
-    Metrics on the run's test split (the same rows as in training: same data,
-    seed and split settings), or on every row of ``--data``. A run whose
+    Metrics on the run's test split (the rows stored in the run's ``splits.npz``;
+    for older runs, recomputed from the split settings), or on every row of ``--data``. A run whose
     ``run.json`` still says ``running`` is refused (exit 2): still training, or
     interrupted when its process is gone (killed, crashed, out of memory).
     When the run's data file is gone, the error says so and asks for ``--data``.
@@ -216,6 +216,29 @@ def _check_same_data(info: RunInfo, dataset: Any) -> None:
         )
 
 
+def stored_split_rows(run: Path, info: dict[str, Any], dataset: Any) -> dict[str, np.ndarray] | None:
+    """The split row indices the run stored (``splits.npz``), when they fit the data as it is now.
+
+    None for runs written before splits were stored, a changed data file (the
+    SHA-256 differs: the warning says the split is not the held-out one) or an
+    unreadable file; then the split is recomputed from the settings.
+    """
+    path = run / "splits.npz"
+    recorded = (info.get("data") or {}).get("sha256")
+    if not path.is_file() or (recorded and recorded != dataset.sha256):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            rows = {name: np.asarray(archive[name], dtype=np.int64) for name in ("train", "validation", "test")}
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"warning: {path}: cannot read the stored split ({exc}); recomputing it", file=sys.stderr)
+        return None
+    if any(r.size and (r.min() < 0 or r.max() >= dataset.rows) for r in rows.values()):
+        print(f"warning: {path}: row indices outside the data; recomputing the split", file=sys.stderr)
+        return None
+    return rows
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     """``mlpdesigner evaluate``: metrics of a trained run."""
     from .data import load_dataset, read_data
@@ -241,19 +264,34 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         dataset = load_dataset(spec, classes=classes)
         _check_same_data(info, dataset)
-        split = dataset.test
+        split = dataset.splits["test"]
+        stored = stored_split_rows(run, info, dataset)
+        if stored is not None:
+            split = dataset.subset(stored["test"])
+            training_rows = dataset.subset(stored["train"])
+        else:
+            training_rows = dataset.train
         where = "test"
         if split.rows == 0:
             raise UserError(f"{run}: the run has no test split (data.test_split is 0). Expected --data FILE.")
     metrics = evaluate_split(model, split, batch_size) or {}
     report = {"run_dir": str(run), "data": str(dataset.path), "split": where, "rows": split.rows, "metrics": metrics}
+    if where == "test" and split.rows:
+        from .baseline import baseline_metrics
+        from .data import target_statistics
+
+        outputs = (spec.filled or {})["outputs"]
+        scaling = target_statistics(spec, training_rows.y)
+        report["baseline"] = baseline_metrics(outputs, training_rows.y, split.y, scaling)
     if getattr(args, "json", False):
         print(json.dumps(report, indent=2))
     else:
         label = "test split" if where == "test" else "all rows"
         print(f"{run.name}: {label} of {dataset.path} ({split.rows} rows)")
+        baseline = report.get("baseline") or {}
         for key, value in metrics.items():
-            print(f"  {key:<24s} {value:.6g}")
+            constant = f"   (constant predictor: {baseline[key]:.6g})" if key in baseline else ""
+            print(f"  {key:<24s} {value:.6g}{constant}")
     return 0
 
 

@@ -30,10 +30,21 @@ Targets by task
     - ``multilabel``: one 0/1 column per unit; the column names are the labels.
 
 Splits
-    Rows are shuffled with the training seed (when ``data.shuffle``), then
+    Rows are shuffled with ``data.split_seed`` (when ``data.shuffle``; the
+    training seed does not move rows between splits), then
     ``data.test_split`` and ``data.validation_split`` of them are held out.
     With ``data.stratify`` the first binary or multiclass output keeps its
-    class proportions in every split.
+    class proportions in every split; which rows go where does not depend on
+    the class names (renaming labels keeps the split).
+
+Standardization (in the model, from the training split only)
+    Inputs with ``normalize`` (the default) get each feature's mean and
+    variance. A feature that is constant in the training split (standard
+    deviation at most :data:`CONSTANT_RELATIVE` of its mean, or below
+    :data:`CONSTANT_ABSOLUTE`) gets variance 1: it is centred only, so a
+    validation or test row where it differs stays on the data's own scale
+    instead of being divided by ~0. Regression targets get (scale, offset)
+    for the target-scaling layer (:func:`target_statistics`).
 """
 
 from __future__ import annotations
@@ -54,6 +65,12 @@ from ..data.table import label_text, read_csv_table, short_text, vanished_messag
 from ..errors import UserError
 from ..safeio import check_input_file, load_npz_arrays, npz_members
 from ..spec import Spec, load_spec
+from ..spec.defaults import target_scaling
+
+#: A feature whose standard deviation is at most this fraction of its mean is constant (float32 noise).
+CONSTANT_RELATIVE = 1e-6
+#: ... or whose standard deviation is below this (Keras' own floor on the divisor).
+CONSTANT_ABSOLUTE = 1e-7
 
 #: The three splits, in the order rows are assigned.
 SPLITS = ("train", "validation", "test")
@@ -456,8 +473,20 @@ class Dataset:
     y: dict[str, np.ndarray]
     splits: dict[str, Split] = field(default_factory=dict)
     normalization: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Per regression output with target scaling: (scale, offset) per unit, from the training split.
+    target_scaling: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Per normalized input: the feature positions (flattened over the last axis) constant in the training split.
+    constant_features: dict[str, list[int]] = field(default_factory=dict)
     #: Class index per row of the first binary or multiclass output (for stratified splits).
     strata: np.ndarray | None = None
+    #: Line in the file per row (CSV; the header is line 1), or None (.npz: rows are array indices).
+    lines: np.ndarray | None = None
+
+    def row_name(self, position: int) -> str:
+        """How a row is called in messages: its line in a CSV file, its index in an .npz array."""
+        if self.lines is not None:
+            return f"row {int(self.lines[position])}"
+        return f"row index {position}"
 
     @property
     def train(self) -> Split:
@@ -603,12 +632,13 @@ def _read_checked(
         format=source.format,
         sha256=digest,
         rows=source.rows,
-        seed=filled["training"]["seed"],
+        seed=filled["data"]["split_seed"] if "data" in filled else 0,
         inputs=inputs,
         outputs=outputs,
         x=x,
         y=y,
         strata=strata,
+        lines=source._lines,
     )
     return dataset
 
@@ -624,16 +654,19 @@ def split_indices(
 ) -> dict[str, np.ndarray]:
     """Row indices of the train, validation and test splits.
 
-    Without ``strata``: shuffle (seeded) and cut off ``round(rows * test_split)``
-    test rows and ``round(rows * validation_split)`` validation rows (the last
-    rows when not shuffling). With ``strata`` (class index per row) the same is
-    done within each class, so every split keeps the class proportions.
+    Every row draws a random rank from ``seed`` (when shuffling; else its row
+    number). Rows are taken in rank order: the last ``round(rows * test_split)``
+    go to test, the ``round(rows * validation_split)`` before them to
+    validation. With ``strata`` (class index per row) the same is done within
+    each class, so every split keeps the class proportions; because the ranks
+    do not depend on the classes, renaming or renumbering labels keeps the
+    split. Each split lists its rows in rank order.
     """
-    rng = np.random.default_rng(seed)
+    rank = np.random.default_rng(seed).permutation(rows) if shuffle else np.arange(rows)
     groups = [np.arange(rows)] if strata is None else [np.flatnonzero(strata == c) for c in np.unique(strata)]
     parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     for group in groups:
-        order = rng.permutation(group) if shuffle else group
+        order = group[np.argsort(rank[group], kind="stable")]
         n_test = int(round(len(order) * test_split))
         n_val = int(round(len(order) * validation_split))
         n_train = len(order) - n_test - n_val
@@ -642,9 +675,15 @@ def split_indices(
         parts["test"].append(order[n_train + n_val :])
     out = {}
     for name in SPLITS:
-        joined = np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=np.int64)
-        out[name] = rng.permutation(joined) if shuffle else np.sort(joined)
+        joined = np.concatenate(parts[name]).astype(np.int64) if parts[name] else np.empty(0, dtype=np.int64)
+        out[name] = joined[np.argsort(rank[joined], kind="stable")]
     return out
+
+
+#: A test split with fewer rows than this measures nothing: training refuses it.
+MIN_TEST_ROWS = 5
+#: Below this many test rows a metric moves by several points when one row changes: a warning.
+FEW_TEST_ROWS = 30
 
 
 def _check_split_sizes(dataset: Dataset, splits: dict[str, np.ndarray], data: dict[str, Any]) -> None:
@@ -660,19 +699,109 @@ def _check_split_sizes(dataset: Dataset, splits: dict[str, np.ndarray], data: di
             f"test_split={data['test_split']:g}); that needs about {need} rows or more.",
             hint="add rows, or lower data.validation_split / data.test_split (0 turns a split off)",
         )
+    if wanted["test"] and sizes["test"] < MIN_TEST_ROWS:
+        fraction = min(0.5, math.ceil(100 * FEW_TEST_ROWS / dataset.rows) / 100)
+        raise UserError(
+            f"{dataset.path}: the test split is too small to measure anything: {dataset.rows} rows and "
+            f"data.test_split={data['test_split']:g} give {sizes['test']} test row{'s' * (sizes['test'] != 1)}. "
+            f"Expected at least {MIN_TEST_ROWS} (better {FEW_TEST_ROWS} or more): one row more or less right "
+            f"moves a metric on {sizes['test']} rows by {100 / max(sizes['test'], 1):.0f} points.",
+            hint=f"add rows, raise data.test_split (e.g. to {fraction:g}), use cross-validation "
+            "(mlpdesigner train --cv 5), or set data.test_split to 0 to train without a test split",
+        )
+
+
+def split_warnings(dataset: Dataset, spec: Spec) -> list[str]:
+    """Splits that are small enough to make their metrics unreliable (messages naming the data file)."""
+    filled = spec.filled or {}
+    warnings = []
+    test = dataset.splits.get("test")
+    if test is not None and 0 < test.rows < FEW_TEST_ROWS:
+        warnings.append(
+            f"{dataset.path}: the test split has only {test.rows} rows (fewer than {FEW_TEST_ROWS}): one row more "
+            f"or less right moves its metrics by {100 / test.rows:.1f} points; raise data.test_split, add rows, "
+            "or use cross-validation (--cv 5)"
+        )
+    for out in filled.get("outputs", []):
+        info = dataset.outputs.get(out["name"])
+        if info is None or out["task"] not in ("binary", "multiclass") or not info.classes:
+            continue
+        classes = len(info.classes)
+        for name, split in dataset.splits.items():
+            if 0 < split.rows < classes:
+                warnings.append(
+                    f"{dataset.path}: the {name} split has {split.rows} rows but the output {out['name']!r} has "
+                    f"{classes} classes: some classes cannot appear in it; add rows"
+                    + (f" or raise data.{name}_split" if name != "train" else "")
+                )
+    return warnings
+
+
+def constant_features(mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """True for features whose spread is float noise or below Keras' divisor floor (see the module docstring)."""
+    std = np.sqrt(np.maximum(variance, 0.0))
+    return (std <= CONSTANT_RELATIVE * np.abs(mean)) | (std < CONSTANT_ABSOLUTE)
 
 
 def training_statistics(spec: Spec, x_train: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Mean and variance of every ``normalize`` input over the training rows (per last-axis feature)."""
+    """Mean and variance of every ``normalize`` input over the training rows (per last-axis feature).
+
+    Constant features get variance 1 (centred, not divided by ~0).
+    """
     filled = spec.filled
     assert filled is not None
     stats = {}
     for inp in filled["inputs"]:
-        if not inp.get("normalize"):
+        if not inp.get("normalize", True):
             continue
         values = x_train[inp["name"]].astype(np.float64)
         flat = values.reshape(-1, values.shape[-1])
-        stats[inp["name"]] = (flat.mean(axis=0).astype(np.float32), flat.var(axis=0).astype(np.float32))
+        mean, variance = flat.mean(axis=0), flat.var(axis=0)
+        variance = np.where(constant_features(mean, variance), 1.0, variance)
+        stats[inp["name"]] = (mean.astype(np.float32), variance.astype(np.float32))
+    return stats
+
+
+def constant_input_features(spec: Spec, x_train: dict[str, np.ndarray]) -> dict[str, list[int]]:
+    """Per ``normalize`` input: the positions of its features that are constant over the training rows."""
+    filled = spec.filled
+    assert filled is not None
+    found: dict[str, list[int]] = {}
+    for inp in filled["inputs"]:
+        if not inp.get("normalize", True):
+            continue
+        values = x_train[inp["name"]].astype(np.float64)
+        flat = values.reshape(-1, values.shape[-1])
+        flags = constant_features(flat.mean(axis=0), flat.var(axis=0))
+        if flags.any():
+            found[inp["name"]] = [int(i) for i in np.flatnonzero(flags)]
+    return found
+
+
+def target_statistics(spec: Spec, y_train: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(scale, offset) per unit for every regression output with target scaling, from the training rows.
+
+    ``standardize`` (linear head): the targets' standard deviation and mean.
+    ``scale`` (positive head): their root mean square and 0, so the output stays
+    above zero. A constant target gets scale 1 (offset: its value).
+    """
+    filled = spec.filled
+    assert filled is not None
+    stats = {}
+    for out in filled["outputs"]:
+        mode = target_scaling(out)
+        if mode is None or out["name"] not in y_train or not len(y_train[out["name"]]):
+            continue
+        values = y_train[out["name"]].astype(np.float64).reshape(len(y_train[out["name"]]), -1)
+        if mode == "standardize":
+            offset = values.mean(axis=0)
+            scale = values.std(axis=0)
+            scale = np.where(constant_features(offset, scale**2), 1.0, scale)
+        else:
+            offset = np.zeros(values.shape[1])
+            scale = np.sqrt(np.mean(values**2, axis=0))
+            scale = np.where(scale < CONSTANT_ABSOLUTE, 1.0, scale)
+        stats[out["name"]] = (scale.astype(np.float32), offset.astype(np.float32))
     return stats
 
 
@@ -686,7 +815,7 @@ def load_dataset(
     """Read, check and split the data of a spec; normalization statistics from the training split.
 
     ``data_path`` replaces the spec's ``data.path``; ``seed`` the spec's
-    training seed; ``classes`` fixes class names per output. Every problem
+    ``data.split_seed``; ``classes`` fixes class names per output. Every problem
     with the data raises :class:`~mlpdesigner.errors.UserError`.
     """
     spec = load_spec(spec)
@@ -694,8 +823,7 @@ def load_dataset(
     filled = spec.filled
     assert filled is not None
     data = filled["data"]
-    if seed is not None:
-        dataset.seed = seed
+    dataset.seed = data["split_seed"] if seed is None else seed
     strata = dataset.strata if data["stratify"] else None
     indices = split_indices(
         dataset.rows,
@@ -708,4 +836,6 @@ def load_dataset(
     _check_split_sizes(dataset, indices, data)
     dataset.splits = {name: dataset.subset(idx) for name, idx in indices.items()}
     dataset.normalization = training_statistics(spec, dataset.train.x)
+    dataset.constant_features = constant_input_features(spec, dataset.train.x)
+    dataset.target_scaling = target_statistics(spec, dataset.train.y)
     return dataset

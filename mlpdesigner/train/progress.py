@@ -26,7 +26,8 @@ order:
     Last line of a run that started. ``status`` is ``completed`` (all epochs,
     or early stopping), ``stopped`` (SIGINT/SIGTERM: the run folder is still
     written) or ``failed`` (e.g. a NaN loss; ``reason`` says why). ``metrics``
-    maps ``train``/``validation``/``test`` to their final metrics (``null``
+    maps ``train``/``validation``/``test`` to their final metrics, and ``baseline`` to
+    ``validation``/``test`` metrics of a constant predictor (:mod:`mlpdesigner.train.baseline`) (``null``
     for an empty split or a failed run).
 ``{"event": "error", "message": ...}``
     Instead of ``start``: the run could not begin (bad data, missing file,
@@ -172,9 +173,22 @@ def print_summary(info: dict[str, Any], stream: IO[str]) -> None:
     """What a finished run did and where it lies, for people."""
     reason = f" ({info['reason']})" if info.get("reason") else ""
     stream.write(f"Run {info['status']}{reason}: {info['epochs_completed']} epochs\n")
-    for split, metrics in (info.get("metrics") or {}).items():
-        if metrics:
-            stream.write(f"  {split:<10s} {_format_metrics(metrics, limit=12)}\n")
+    metrics = info.get("metrics") or {}
+    for split in ("train", "validation", "test"):
+        if metrics.get(split):
+            stream.write(f"  {split:<10s} {_format_metrics(metrics[split], limit=12)}\n")
+    baseline = metrics.get("baseline") or {}
+    shown = "test" if baseline.get("test") else "validation"
+    if baseline.get(shown):
+        stream.write(
+            f"  {'baseline':<10s} {_format_metrics(baseline[shown], limit=12)}  "
+            f"(a constant from the training rows, on the {shown} rows)\n"
+        )
+        from .baseline import not_better_than_baseline
+
+        worse = not_better_than_baseline(metrics, shown)
+        if worse:
+            stream.write(f"warning: on the {shown} rows the model does no better than a constant: {'; '.join(worse)}\n")
     stream.write(f"Run folder: {info['run_dir']}\n")
     stream.flush()
 

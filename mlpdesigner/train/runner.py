@@ -65,7 +65,8 @@ from ..spec import Spec, analyze, dumps, load_spec
 from ..spec.paths import relative_path
 from ..spec.plan import Plan
 from ..spec.registry import callback_calls
-from .data import Dataset, load_dataset
+from .baseline import split_baselines
+from .data import Dataset, load_dataset, split_warnings
 from .memory import check_fits, is_out_of_memory, out_of_memory_message
 from .progress import Reporter, StopRequest
 
@@ -269,6 +270,7 @@ def build_for_training(spec: Spec, dataset: Dataset, settings: Settings) -> Any:
         spec,
         seed=settings.seed,
         normalization=dataset.normalization,
+        target_scaling=dataset.target_scaling,
         steps_per_execution=settings.steps_per_execution,
         jit_compile=settings.jit_compile,
     )
@@ -385,6 +387,15 @@ def save_model(model: Any, run_dir: Path) -> None:
             partial.unlink()
 
 
+def write_split_rows(dataset: Dataset, run_dir: Path) -> None:
+    """``splits.npz``: the row indices (0-based data rows) of the train, validation and test splits."""
+    from ..atomic import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: split.indices.astype(np.int64) for name, split in dataset.splits.items()})
+    atomic_write_bytes(run_dir / runfolder.SPLIT_ROWS_FILE, buffer.getvalue())
+
+
 def write_sample_inputs(dataset: Dataset, run_dir: Path) -> None:
     """Up to :data:`SAMPLE_ROWS` rows of the validation split (else test, else train), float32 per input."""
     split = next((s for s in (dataset.validation, dataset.test, dataset.train) if s.rows), dataset.train)
@@ -460,6 +471,7 @@ def prepare(
     filled, plan = spec.checked()
     device, device_name = setup_device(filled["training"]["device"])
     settings = resolve_settings(spec, dataset, device, device_name)
+    settings.warnings += split_warnings(dataset, spec)
     # A run that cannot fit in memory fails here, recorded in its folder, before TensorFlow tries.
     batch_rows = min(settings.batch_size, max(dataset.train.rows, dataset.validation.rows))
     failure = check_fits(plan, settings.batch_size, batch_rows, filled["training"]["optimizer"], device)
@@ -503,6 +515,8 @@ def run_record(prepared: Prepared) -> RunInfo:
             "test_split": filled["data"]["test_split"],
             "shuffle": filled["data"]["shuffle"],
             "stratify": filled["data"]["stratify"],
+            "split_seed": dataset.seed,
+            "split_rows": runfolder.SPLIT_ROWS_FILE,
         },
         columns=dataset.inputs,
         targets={name: info.columns for name, info in dataset.outputs.items()},
@@ -593,6 +607,7 @@ def finish(prepared: Prepared, run_dir: Path, info: RunInfo, status: RunStatus, 
                 name: evaluate_split(prepared.model, split, settings.batch_size)
                 for name, split in prepared.dataset.splits.items()
             }
+            metrics["baseline"] = split_baselines(prepared.filled["outputs"], prepared.dataset)
     except Exception as exc:  # noqa: BLE001
         status, reason = RunStatus.FAILED, f"saving or evaluating the model failed: {type(exc).__name__}: {exc}"
         if is_out_of_memory(exc):
@@ -692,6 +707,7 @@ def train(
                           dumps(frozen_spec(prepared.spec, prepared.dataset.path, run_dir)))
         runfolder.write_info(run_dir, info)
         write_sample_inputs(prepared.dataset, run_dir)
+        write_split_rows(prepared.dataset, run_dir)
     except OSError as exc:  # disk full (or quota) before training started
         message = f"cannot write the run folder {run_dir}: {exc.strerror or exc}"
         recorded = record_failure(run_dir, info, message)

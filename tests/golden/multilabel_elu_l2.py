@@ -50,6 +50,7 @@ COLUMNS = {
 VALIDATION_SPLIT = 0.2
 TEST_SPLIT = 0.1
 SHUFFLE = True
+SPLIT_SEED = 0
 STRATIFY_BY = None
 EPOCHS = 20
 BATCH_SIZE = 32
@@ -62,6 +63,7 @@ def build_model(seed=SEED):
     return keras.Sequential(
         [
             keras.Input(shape=(20,), name="features"),
+            keras.layers.Normalization(name="features_normalization"),
             keras.layers.Dense(
                 100,
                 activation="elu",
@@ -115,28 +117,33 @@ def class_strata(targets):
     return labels.reshape(len(labels))
 
 
-def split_rows(count, strata=None, seed=SEED):
+def split_rows(count, strata=None, seed=SPLIT_SEED):
     """Row numbers of the training, validation and test parts.
 
-    The same split as MLP Designer's: shuffled with the seed, and cut within each
-    class when ``strata`` is given, so every part keeps the class proportions.
+    The same split as MLP Designer's: every row draws a random rank from the split
+    seed; in rank order, the last rows go to test and those before them to
+    validation, within each class when ``strata`` is given, so every part keeps
+    the class proportions.
     """
-    rng = np.random.default_rng(seed)
+    if SHUFFLE:
+        rank = np.random.default_rng(seed).permutation(count)
+    else:
+        rank = np.arange(count)
     if strata is None:
         groups = [np.arange(count)]
     else:
         groups = [np.flatnonzero(strata == c) for c in np.unique(strata)]
     parts = ([], [], [])
     for group in groups:
-        order = rng.permutation(group) if SHUFFLE else group
+        order = group[np.argsort(rank[group], kind="stable")]
         n_test = round(len(order) * TEST_SPLIT)
         n_validation = round(len(order) * VALIDATION_SPLIT)
         n_train = len(order) - n_test - n_validation
         parts[0].append(order[:n_train])
         parts[1].append(order[n_train : n_train + n_validation])
         parts[2].append(order[n_train + n_validation :])
-    joined = [np.concatenate(part) for part in parts]
-    return tuple(rng.permutation(p) if SHUFFLE else np.sort(p) for p in joined)
+    joined = [np.concatenate(part).astype("int64") for part in parts]
+    return tuple(p[np.argsort(rank[p], kind="stable")] for p in joined)
 
 
 def take(arrays, rows):
@@ -151,6 +158,7 @@ def main():
     count = len(next(iter(targets.values())))
     train, validation, test = split_rows(count, class_strata(targets))
     model = build_model()
+    model.get_layer("features_normalization").adapt(inputs["features"][train])
     model.compile(
         optimizer=keras.optimizers.Adam(0.001),
         loss="binary_crossentropy",

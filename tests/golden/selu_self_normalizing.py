@@ -28,6 +28,7 @@ def build_model(seed=SEED):
     return keras.Sequential(
         [
             keras.Input(shape=(16,), name="features"),
+            keras.layers.Normalization(name="features_normalization"),
             keras.layers.Dense(
                 100,
                 activation="selu",

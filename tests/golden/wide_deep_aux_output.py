@@ -31,6 +31,7 @@ COLUMNS = {
 VALIDATION_SPLIT = 0.2
 TEST_SPLIT = 0.1
 SHUFFLE = True
+SPLIT_SEED = 0
 STRATIFY_BY = None
 EPOCHS = 20
 BATCH_SIZE = 32
@@ -41,6 +42,7 @@ def build_model(seed=SEED):
     if seed is not None:
         keras.utils.set_random_seed(seed)
     wide = keras.Input(shape=(5,), name="wide")
+    wide_normalization = keras.layers.Normalization(name="wide_normalization")(wide)
     deep = keras.Input(shape=(6,), name="deep")
     deep_normalization = keras.layers.Normalization(name="deep_normalization")(deep)
     dense_1 = keras.layers.Dense(
@@ -49,9 +51,13 @@ def build_model(seed=SEED):
         name="dense_1",
     )(deep_normalization)
     dense_2 = keras.layers.Dense(30, activation="relu", name="dense_2")(dense_1)
-    wide_deep = keras.layers.Concatenate(name="wide_deep")([wide, dense_2])
-    main_tensor = keras.layers.Dense(1, name="main")(wide_deep)
-    aux = keras.layers.Dense(1, name="aux")(dense_2)
+    wide_deep = keras.layers.Concatenate(
+        name="wide_deep",
+    )([wide_normalization, dense_2])
+    main_raw = keras.layers.Dense(1, name="main_raw")(wide_deep)
+    main_tensor = keras.layers.Rescaling(scale=1.0, offset=0.0, name="main")(main_raw)
+    aux_raw = keras.layers.Dense(1, name="aux_raw")(dense_2)
+    aux = keras.layers.Rescaling(scale=1.0, offset=0.0, name="aux")(aux_raw)
     return keras.Model(inputs=[wide, deep], outputs=[main_tensor, aux], name=NAME)
 
 
@@ -88,28 +94,33 @@ def class_strata(targets):
     return labels.reshape(len(labels))
 
 
-def split_rows(count, strata=None, seed=SEED):
+def split_rows(count, strata=None, seed=SPLIT_SEED):
     """Row numbers of the training, validation and test parts.
 
-    The same split as MLP Designer's: shuffled with the seed, and cut within each
-    class when ``strata`` is given, so every part keeps the class proportions.
+    The same split as MLP Designer's: every row draws a random rank from the split
+    seed; in rank order, the last rows go to test and those before them to
+    validation, within each class when ``strata`` is given, so every part keeps
+    the class proportions.
     """
-    rng = np.random.default_rng(seed)
+    if SHUFFLE:
+        rank = np.random.default_rng(seed).permutation(count)
+    else:
+        rank = np.arange(count)
     if strata is None:
         groups = [np.arange(count)]
     else:
         groups = [np.flatnonzero(strata == c) for c in np.unique(strata)]
     parts = ([], [], [])
     for group in groups:
-        order = rng.permutation(group) if SHUFFLE else group
+        order = group[np.argsort(rank[group], kind="stable")]
         n_test = round(len(order) * TEST_SPLIT)
         n_validation = round(len(order) * VALIDATION_SPLIT)
         n_train = len(order) - n_test - n_validation
         parts[0].append(order[:n_train])
         parts[1].append(order[n_train : n_train + n_validation])
         parts[2].append(order[n_train + n_validation :])
-    joined = [np.concatenate(part) for part in parts]
-    return tuple(rng.permutation(p) if SHUFFLE else np.sort(p) for p in joined)
+    joined = [np.concatenate(part).astype("int64") for part in parts]
+    return tuple(p[np.argsort(rank[p], kind="stable")] for p in joined)
 
 
 def take(arrays, rows):
@@ -124,6 +135,7 @@ def main():
     count = len(next(iter(targets.values())))
     train, validation, test = split_rows(count, class_strata(targets))
     model = build_model()
+    model.get_layer("wide_normalization").adapt(inputs["wide"][train])
     model.get_layer("deep_normalization").adapt(inputs["deep"][train])
     model.compile(
         optimizer=keras.optimizers.Adam(
