@@ -28,6 +28,7 @@ SECTIONS = {
     "startup": ("bench.startup", "Designer start"),
     "export": ("bench.export", "Export and inference"),
     "memory": ("bench.memory", "Memory"),
+    "quality": ("bench.quality", "Quality on real data (starter designs vs scikit-learn's MLP and a constant)"),
 }
 
 

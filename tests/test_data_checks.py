@@ -118,6 +118,8 @@ def test_scale_advice_offers_normalize_for_raw_features() -> None:
 
     raw = json.loads(example_path("housing_regression").read_text())
     frame = read_table(data_path("resources", "datasets", "housing.csv"))
+    assert not [a for a in data_advice(frame, raw) if a.kind == "scale"]  # standardized by default (issue 13)
+    raw["inputs"][0]["normalize"] = False
     scale = [a for a in data_advice(frame, raw) if a.kind == "scale"]
     assert len(scale) == 1 and "normalize" in scale[0].message and scale[0].column == "Population"
     apply_patch(raw, scale[0].fix)

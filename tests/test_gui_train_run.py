@@ -286,9 +286,10 @@ def test_nan_loss_shows_the_runs_reason(qtbot, tmp_path) -> None:
     (folder / "big.csv").write_text("\n".join(rows) + "\n", "utf-8")
     raw = {
         "format": "mlpdesigner/1", "name": "exploding",
-        "inputs": [{"name": "x", "shape": [2]}],
+        # Raw features and targets (standardization off) so that the learning rate of 10 explodes.
+        "inputs": [{"name": "x", "shape": [2], "normalize": False}],
         "network": {"topology": "sequential", "layers": [{"type": "dense", "units": 8, "activation": "relu"}]},
-        "outputs": [{"name": "value", "task": "regression", "units": 1}],
+        "outputs": [{"name": "value", "task": "regression", "units": 1, "normalize": False}],
         "training": {"optimizer": {"name": "sgd", "learning_rate": 10}, "epochs": 5},
         "data": {"path": "big.csv", "columns": {"x": ["a", "b"], "value": ["value"]}},
     }

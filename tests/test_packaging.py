@@ -39,4 +39,4 @@ def test_wheel_ships_data_folders_and_reads_them(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(site)}
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "301"
+    assert result.stdout.strip() == "318"  # 301 weights + 17 input standardization statistics

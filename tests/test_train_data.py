@@ -155,7 +155,8 @@ def test_starter_designs_point_at_bundled_data(name: str) -> None:
 def test_npz_by_input_and_output_names(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     path = tmp_path / "d.npz"
-    np.savez(path, features=rng.normal(size=(50, 4)), kind=np.array(["x", "y"] * 25))
+    # 100 rows: fewer would leave a test split too small to measure (issue 13).
+    np.savez(path, features=rng.normal(size=(100, 4)), kind=np.array(["x", "y"] * 50))
     spec = make_spec(path, [{"name": "kind", "task": "multiclass", "units": 2}], {"kind": ["label"]})
     data = load_dataset(spec)
     assert data.format == "npz" and data.classes == {"kind": ["x", "y"]}

@@ -128,8 +128,9 @@ def test_run_folder_contents(regression_run: Path, workdir: Path) -> None:
     assert {"loss", "mae", "val_loss", "val_mae", "learning_rate"} <= set(history[0])
 
     metrics = json.loads((regression_run / "metrics.json").read_text())
-    assert set(metrics) == {"train", "validation", "test"}
-    assert all(np.isfinite(metrics[s]["loss"]) for s in metrics)
+    assert set(metrics) == {"train", "validation", "test", "baseline"}
+    assert all(np.isfinite(metrics[s]["loss"]) for s in ("train", "validation", "test"))
+    assert set(metrics["baseline"]) == {"validation", "test"} and metrics["baseline"]["test"]["mae"] > 0
 
     dataset = load_dataset(frozen)
     samples = np.load(regression_run / "sample_inputs.npz")

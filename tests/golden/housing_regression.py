@@ -17,7 +17,9 @@ DESCRIPTION = (
     "California-housing-style regression: 8 numeric features, one hidden layer of 30 "
     "ReLU units with He initialization (ReLU keeps gradients alive; He init matches "
     "its variance), and one linear output trained with mean squared error, the classic "
-    "regression recipe."
+    "regression recipe. Features and the target are standardized for training (the "
+    "defaults); a Rescaling layer maps the prediction back to the data's units inside "
+    "the model."
 )
 SEED = 42
 INPUT_NAMES = ["features"]

@@ -16,7 +16,8 @@ NAME = "multilabel_elu_l2"
 DESCRIPTION = (
     "Multilabel classifier: each of the 5 labels gets its own logistic unit and binary "
     "cross-entropy, so any number can be on at once. ELU with He initialization avoids "
-    "dead units; L2(0.01) keeps the 100-unit layers from overfitting."
+    "dead units; L2(0.01) keeps the 100-unit layers from overfitting. The features are "
+    "standardized inside the model (the default)."
 )
 SEED = 42
 INPUT_NAMES = ["features"]

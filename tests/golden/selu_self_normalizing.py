@@ -14,7 +14,8 @@ DESCRIPTION = (
     "Self-normalizing network: SELU activations with LeCun normal initialization keep "
     "each layer's output near zero mean and unit variance; AlphaDropout (not plain "
     "dropout) preserves that. Labels come one-hot, so the loss is categorical "
-    "cross-entropy."
+    "cross-entropy. SELU's guarantee assumes standardized inputs: the features are "
+    "standardized inside the model (the default)."
 )
 SEED = 42
 INPUT_NAMES = ["features"]

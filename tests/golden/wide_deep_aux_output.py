@@ -16,7 +16,8 @@ NAME = "wide_deep_aux_output"
 DESCRIPTION = (
     "Wide & Deep with an auxiliary output on the deep path: the aux head (loss weight "
     "0.1) pushes the deep path to be useful on its own, a regularizer; the main head "
-    "(0.9) sees both paths."
+    "(0.9) sees both paths. Both inputs and both targets are standardized for training "
+    "(the defaults); predictions are in the data's units."
 )
 SEED = 42
 INPUT_NAMES = ["wide", "deep"]
