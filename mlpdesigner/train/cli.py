@@ -216,15 +216,17 @@ def _check_same_data(info: RunInfo, dataset: Any) -> None:
         )
 
 
-def stored_split_rows(run: Path, info: dict[str, Any], dataset: Any) -> dict[str, np.ndarray] | None:
+def stored_split_rows(run: Path, info: Any, dataset: Any) -> dict[str, np.ndarray] | None:
     """The split row indices the run stored (``splits.npz``), when they fit the data as it is now.
 
     None for runs written before splits were stored, a changed data file (the
     SHA-256 differs: the warning says the split is not the held-out one) or an
     unreadable file; then the split is recomputed from the settings.
     """
-    path = run / "splits.npz"
-    recorded = (info.get("data") or {}).get("sha256")
+    from ..runfolder import SPLIT_ROWS_FILE
+
+    path = run / SPLIT_ROWS_FILE
+    recorded = (info.data or {}).get("sha256")
     if not path.is_file() or (recorded and recorded != dataset.sha256):
         return None
     try:
