@@ -219,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="bar (default when stdout is a terminal), jsonl (only JSON events on stdout), none (default otherwise)",
     )
     p.add_argument("--seed", type=int, metavar="N", help="override the spec's seed")
+    p.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="K-fold cross-validation (stratified for classification): one run per fold, mean ± std per metric",
+    )
 
     p = add("evaluate", cmd_evaluate, "metrics of a trained run on its test split or on a data file")
     p.add_argument("run", metavar="RUN_DIR")

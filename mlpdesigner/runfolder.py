@@ -44,6 +44,8 @@ METRICS_FILE = "metrics.json"
 INFO_FILE = "run.json"
 SAMPLES_FILE = "sample_inputs.npz"
 SPLIT_ROWS_FILE = "splits.npz"
+#: In the parent folder of a cross-validation (``train --cv K``): per-fold and mean +- std metrics.
+CV_FILE = "cv.json"
 #: Where ``model.keras`` is written before it is renamed into place.
 PARTIAL_MODEL_FILE = ".model.partial.keras"
 

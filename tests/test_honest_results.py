@@ -235,3 +235,59 @@ def test_evaluate_uses_the_stored_split_rows(tmp_path: Path, capsys: pytest.Capt
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     assert report["metrics"]["mae"] == pytest.approx(metrics["test"]["mae"], rel=1e-5)
     assert report["baseline"]["mae"] == pytest.approx(metrics["baseline"]["test"]["mae"], rel=1e-5)
+
+
+# --------------------------------------------------------------------------- cross-validation
+
+
+def test_fold_indices_cover_every_row_once_and_keep_class_proportions() -> None:
+    from mlpdesigner.train.data import fold_indices
+
+    strata = np.array([0] * 60 + [1] * 30 + [2] * 15)
+    tests = []
+    for fold in range(3):
+        parts = fold_indices(105, folds=3, fold=fold, validation_split=0.2, seed=0, strata=strata)
+        assert not set(parts["test"]) & (set(parts["train"]) | set(parts["validation"]))
+        assert len(parts["test"]) + len(parts["train"]) + len(parts["validation"]) == 105
+        assert np.bincount(strata[parts["test"]]).tolist() == [20, 10, 5]
+        tests.append(parts["test"])
+    assert sorted(np.concatenate(tests).tolist()) == list(range(105))
+
+
+def test_train_cv_runs_one_sub_run_per_fold_and_reports_mean_and_std(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlpdesigner.cli import main
+
+    table = regression_table(rows=90)
+    table["y"] = np.where(table["f0"] > 0, "pos", "neg")
+    spec = design(write(tmp_path / "d.csv", table), task="binary")
+    spec["training"]["epochs"] = 2
+    (tmp_path / "design.json").write_text(json.dumps(spec))
+    out = tmp_path / "cv"
+    assert main(["train", str(tmp_path / "design.json"), "--cv", "3", "--out", str(out), "--progress", "none"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "cv.json").read_text())
+    assert summary["folds"] == 3 and summary["status"] == "completed"
+    assert [r["run_dir"] for r in summary["runs"]] == ["fold-1", "fold-2", "fold-3"]
+    accuracies = [r["test"]["accuracy"] for r in summary["runs"]]
+    assert summary["mean"]["accuracy"] == pytest.approx(np.mean(accuracies))
+    assert summary["std"]["accuracy"] == pytest.approx(np.std(accuracies, ddof=1))
+    assert "baseline_mean" in summary and 0 < summary["baseline_mean"]["accuracy"] < 1
+    assert "accuracy" in printed and "±" in printed
+    held_out = []
+    for run in summary["runs"]:
+        with np.load(out / run["run_dir"] / "splits.npz") as rows:
+            held_out.append(rows["test"])
+            assert (out / run["run_dir"] / "model.keras").is_file()
+    assert sorted(np.concatenate(held_out).tolist()) == list(range(90))
+
+
+def test_cv_with_too_few_rows_per_fold_is_an_error(tmp_path: Path) -> None:
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.train.crossval import cross_validate
+
+    spec = design(write(tmp_path / "d.csv", regression_table(rows=40)))
+    with pytest.raises(UserError, match="too few for 10-fold"):
+        cross_validate(spec, 10, out=tmp_path / "cv")
+    assert not (tmp_path / "cv").exists()

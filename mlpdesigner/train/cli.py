@@ -9,6 +9,10 @@
     folder (status ``stopped``); a second signal stops at once.
     Exit codes (:class:`~mlpdesigner.errors.ExitCode`): 0 completed or stopped, 1 failed, 2 bad input
     (an invalid spec, missing data, a bad option).
+``mlpdesigner train SPEC --cv K [...]``
+    K-fold cross-validation (:mod:`mlpdesigner.train.crossval`): one run folder
+    per fold under one parent folder, ``cv.json`` there, and the test metrics'
+    mean ± std on the terminal.
 ``mlpdesigner evaluate RUN_DIR [--data FILE] [--json]``
     Metrics on the run's test split (the rows stored in the run's ``splits.npz``;
     for older runs, recomputed from the split settings), or on every row of ``--data``. A run whose
@@ -135,11 +139,41 @@ def _train_with_progress(spec: Any, args: argparse.Namespace, progress: str | No
                 raise
 
 
+def run_cross_validation(args: argparse.Namespace) -> int:
+    """``mlpdesigner train --cv K``: one run per fold, then mean ± std per test metric."""
+    from .crossval import cross_validate
+
+    progress = getattr(args, "progress", None) or ("bar" if sys.stdout.isatty() else "none")
+    stop = StopRequest()
+    with graceful_stop(stop):
+        if progress == "jsonl":
+            reporter: Reporter = JsonlReporter(sys.stdout)
+            stream = sys.stderr
+        else:
+            reporter = BarReporter(sys.stdout) if progress == "bar" else QuietReporter(sys.stdout)
+            stream = sys.stdout
+        result = cross_validate(
+            args.spec,
+            args.cv,
+            data_path=getattr(args, "data", None),
+            out=getattr(args, "out", None),
+            epochs=getattr(args, "epochs", None),
+            batch_size=getattr(args, "batch_size", None),
+            seed=getattr(args, "seed", None),
+            reporter=reporter,
+            stop=stop,
+            stream=stream,
+        )
+    return result.exit_code
+
+
 def run_train(args: argparse.Namespace) -> int:
     """``mlpdesigner train``: train a spec and write a run folder."""
     if not faulthandler.is_enabled():  # a crash in native code leaves at least a Python traceback on stderr
         with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):  # stderr without a file
             faulthandler.enable()
+    if getattr(args, "cv", None) is not None:
+        return run_cross_validation(args)
     result = _train_with_progress(
         args.spec,
         args,

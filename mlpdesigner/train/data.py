@@ -680,6 +680,68 @@ def split_indices(
     return out
 
 
+def fold_indices(
+    rows: int,
+    *,
+    folds: int,
+    fold: int,
+    validation_split: float,
+    seed: int,
+    shuffle: bool = True,
+    strata: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Train, validation and test rows of fold ``fold`` (0-based) of ``folds``-fold cross-validation.
+
+    Rows are ranked as in :func:`split_indices` and dealt to the folds in rank
+    order, within each class when ``strata`` is given (stratified folds), so
+    the folds' test splits are disjoint, cover every row once and keep the
+    class proportions. The rows outside the test fold are split into training
+    and validation rows (``validation_split`` of them, for early stopping).
+    """
+    rank = np.random.default_rng(seed).permutation(rows) if shuffle else np.arange(rows)
+    assigned = np.empty(rows, dtype=np.int64)
+    groups = [np.arange(rows)] if strata is None else [np.flatnonzero(strata == c) for c in np.unique(strata)]
+    offset = 0
+    for group in groups:
+        order = group[np.argsort(rank[group], kind="stable")]
+        # Continue the deal where the previous class stopped, so fold sizes differ by at most one row.
+        assigned[order] = (np.arange(len(order)) + offset) % folds
+        offset += len(order)
+    test = np.flatnonzero(assigned == fold)
+    rest = np.flatnonzero(assigned != fold)
+    inner = split_indices(
+        len(rest),
+        validation_split=validation_split,
+        test_split=0.0,
+        seed=seed,
+        shuffle=shuffle,
+        strata=None if strata is None else strata[rest],
+    )
+    out = {"train": rest[inner["train"]], "validation": rest[inner["validation"]], "test": test}
+    return {name: idx[np.argsort(rank[idx], kind="stable")] for name, idx in out.items()}
+
+
+def check_folds(dataset: Dataset, folds: int, stratified: bool) -> None:
+    """Refuse a ``--cv`` that cannot give every fold a measurable test split (or every class a row per fold)."""
+    if folds < 2:
+        raise UserError(f"--cv: Expected at least 2 folds. Received: {folds}")
+    if dataset.rows // folds < MIN_TEST_ROWS:
+        raise UserError(
+            f"{dataset.path}: {dataset.rows} rows are too few for {folds}-fold cross-validation: each fold would "
+            f"test on {dataset.rows // folds} rows. Expected at least {MIN_TEST_ROWS} per fold.",
+            hint=f"use at most {max(2, dataset.rows // MIN_TEST_ROWS)} folds, or add rows",
+        )
+    if stratified and dataset.strata is not None:
+        counts = np.bincount(dataset.strata)
+        counts = counts[counts > 0]
+        if counts.min() < folds:
+            raise UserError(
+                f"{dataset.path}: the smallest class has {int(counts.min())} rows, fewer than the {folds} folds: "
+                "some folds would not test it. Expected at least one row of every class per fold.",
+                hint=f"use --cv {max(2, int(counts.min()))} or fewer folds, or add rows of the rare class",
+            )
+
+
 #: A test split with fewer rows than this measures nothing: training refuses it.
 MIN_TEST_ROWS = 5
 #: Below this many test rows a metric moves by several points when one row changes: a warning.
@@ -811,11 +873,14 @@ def load_dataset(
     *,
     seed: int | None = None,
     classes: dict[str, list[str] | None] | None = None,
+    fold: tuple[int, int] | None = None,
 ) -> Dataset:
     """Read, check and split the data of a spec; normalization statistics from the training split.
 
     ``data_path`` replaces the spec's ``data.path``; ``seed`` the spec's
-    ``data.split_seed``; ``classes`` fixes class names per output. Every problem
+    ``data.split_seed``; ``classes`` fixes class names per output; ``fold``
+    (index, count) takes the splits of one cross-validation fold
+    (:func:`fold_indices`) instead of ``data.test_split``. Every problem
     with the data raises :class:`~mlpdesigner.errors.UserError`.
     """
     spec = load_spec(spec)
@@ -825,15 +890,28 @@ def load_dataset(
     data = filled["data"]
     dataset.seed = data["split_seed"] if seed is None else seed
     strata = dataset.strata if data["stratify"] else None
-    indices = split_indices(
-        dataset.rows,
-        validation_split=data["validation_split"],
-        test_split=data["test_split"],
-        seed=dataset.seed,
-        shuffle=data["shuffle"],
-        strata=strata,
-    )
-    _check_split_sizes(dataset, indices, data)
+    if fold is not None:
+        check_folds(dataset, fold[1], strata is not None)
+        indices = fold_indices(
+            dataset.rows,
+            folds=fold[1],
+            fold=fold[0],
+            validation_split=data["validation_split"],
+            seed=dataset.seed,
+            shuffle=data["shuffle"],
+            strata=strata,
+        )
+        _check_split_sizes(dataset, indices, {**data, "test_split": 1.0 / fold[1]})
+    else:
+        indices = split_indices(
+            dataset.rows,
+            validation_split=data["validation_split"],
+            test_split=data["test_split"],
+            seed=dataset.seed,
+            shuffle=data["shuffle"],
+            strata=strata,
+        )
+        _check_split_sizes(dataset, indices, data)
     dataset.splits = {name: dataset.subset(idx) for name, idx in indices.items()}
     dataset.normalization = training_statistics(spec, dataset.train.x)
     dataset.constant_features = constant_input_features(spec, dataset.train.x)

@@ -456,6 +456,7 @@ def prepare(
     epochs: int | None = None,
     batch_size: int | None = None,
     seed: int | None = None,
+    fold: tuple[int, int] | None = None,
 ) -> Prepared:
     """Load the spec and data, set up the device, build the model; raises before anything is written.
 
@@ -465,8 +466,12 @@ def prepare(
     started_wall = _now()
     t0 = time.monotonic()
     spec = apply_overrides(load_spec(spec_source), data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
+<<<<<<< HEAD
     check_run_dir(out)
     dataset = load_dataset(spec)
+=======
+    dataset = load_dataset(spec, fold=fold)
+>>>>>>> 08b22fb (train --cv K: stratified K-fold cross-validation, one run folder per fold under one parent, cv.json with mean and sample std per test metric and the constant baseline's, printed on the terminal)
     data_seconds = time.monotonic() - t0
     filled, plan = spec.checked()
     device, device_name = setup_device(filled["training"]["device"])
@@ -684,6 +689,7 @@ def train(
     seed: int | None = None,
     reporter: Reporter | None = None,
     stop: StopRequest | None = None,
+    fold: tuple[int, int] | None = None,
 ) -> RunResult:
     """Train a spec on its data and write the run folder.
 
@@ -691,11 +697,17 @@ def train(
     folder) or :class:`~mlpdesigner.spec.SpecError` before anything is
     written. Once the folder exists, every ending is recorded in it and
     returned; ``stop`` (a :class:`~mlpdesigner.train.progress.StopRequest`)
-    ends the run gracefully after the current batch.
+    ends the run gracefully after the current batch. ``fold`` (index, count)
+    trains on one cross-validation fold (see :mod:`mlpdesigner.train.crossval`).
     """
     reporter = reporter or Reporter()
     stop = stop or StopRequest()
+<<<<<<< HEAD
     prepared = prepare(spec_source, data_path=data_path, out=out, epochs=epochs, batch_size=batch_size, seed=seed)
+=======
+    prepared = prepare(spec_source, data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed,
+                       fold=fold)
+>>>>>>> 08b22fb (train --cv K: stratified K-fold cross-validation, one run folder per fold under one parent, cv.json with mean and sample std per test metric and the constant baseline's, printed on the terminal)
     from .callbacks import RunMonitor
 
     run_dir = new_run_dir(out, prepared.spec.name)
