@@ -476,6 +476,8 @@ class RunRecord:
     info: RunInfo
     status: RunStatus
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: ``cv.json`` when this is the parent folder of a cross-validation (``train --cv K``), else None.
+    cv: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -491,7 +493,7 @@ class RunRecord:
 
     @property
     def epochs_completed(self) -> int | None:
-        return self.info.epochs_completed
+        return None if self.cv is not None else self.info.epochs_completed
 
     @property
     def has_model(self) -> bool:
@@ -513,7 +515,11 @@ class RunRecord:
         return started.astimezone().strftime("%Y-%m-%d %H:%M:%S") if started else "?"
 
     def headline(self, limit: int = 3) -> str:
-        """The final test metrics (else validation, else train) in a few words."""
+        """The final test metrics (else validation, else train) in a few words; mean ± std for a cross-validation."""
+        if self.cv is not None:
+            means, stds = self.cv.get("mean") or {}, self.cv.get("std") or {}
+            shown = [f"{k} {format_number(v)} ± {format_number(stds.get(k, 0.0))}" for k, v in means.items()]
+            return f"{self.cv.get('folds')}-fold CV: " + (", ".join(shown[:limit]) or (self.reason or ""))
         for split in ("test", "validation", "train"):
             values = self.metrics.get(split)
             if values:
@@ -528,8 +534,25 @@ def read_run(folder: str | os.PathLike[str]) -> RunRecord | None:
     try:
         info = read_info(path)
     except RunFolderError:
-        return None
+        return read_cross_validation(path)
     return RunRecord(path=path.resolve(), info=info, status=current_status(info), metrics=read_metrics(path))
+
+
+def read_cross_validation(folder: Path) -> RunRecord | None:
+    """The record of a cross-validation's parent folder (its ``cv.json`` and first fold), or None.
+
+    Its metrics are the folds' mean test metrics (``test``) and the constant
+    baseline's mean (``baseline.test``), so the designer's tables show them.
+    """
+    try:
+        cv = read_json(folder / CV_FILE)
+        first = folder / str(cv["runs"][0]["run_dir"])
+        info = read_info(first)
+        status = RunStatus(cv["status"])
+    except (RunFolderError, OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    metrics = {"test": cv.get("mean") or {}, "baseline": {"test": cv.get("baseline_mean") or {}}}
+    return RunRecord(path=folder.resolve(), info=info, status=status, metrics=metrics, cv=cv)
 
 
 def scan_runs(runs_root: str | os.PathLike[str], spec_name: str) -> list[RunRecord]:

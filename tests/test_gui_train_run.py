@@ -303,3 +303,38 @@ def test_nan_loss_shows_the_runs_reason(qtbot, tmp_path) -> None:
     record = window.train_view.records[0]
     assert record.status == "failed" and window.train_view.history.item(0, 1).text() == "failed"
     close_clean(window)
+
+
+@pytest.mark.slow
+def test_cross_validation_in_the_run_history_with_the_constant_beside_the_metrics(qtbot, tmp_path) -> None:
+    """A ``train --cv 3`` folder is one history row (mean ± std); opening it shows the folds and the baseline."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from mlpdesigner.train.crossval import cross_validate
+    from mlpdesigner.train.progress import Reporter
+
+    spec = flowers_design(tmp_path / "design", epochs=2)
+    out = tmp_path / "design" / "runs" / "flowers_multiclass-cv3-20260101-000000"
+    result = cross_validate(spec, 3, out=out, reporter=Reporter(), stream=open(os.devnull, "w"))  # noqa: SIM115
+    assert result.status == "completed"
+    window = window_on(qtbot, tmp_path, spec)
+    view = window.train_view
+    view.refresh_history()
+    assert view.history.rowCount() == 1
+    headline = view.history.item(0, 3).text()
+    assert headline.startswith("3-fold CV: ") and "accuracy" in headline and "±" in headline
+    rect = view.history.visualItemRect(view.history.item(0, 0))
+    QTest.mouseClick(view.history.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    QTest.mouseDClick(view.history.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert sorted(view.curves.plots) == ["accuracy", "loss"]
+    assert view.curves.points("loss", 2) == [1.0, 2.0]  # the third fold's curve
+    table = view.metrics_table
+    assert table.horizontalHeaderItem(4).text() == "Constant"
+    rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+    accuracy = float(table.item(rows["accuracy"], 3).text())
+    constant = float(table.item(rows["accuracy"], 4).text())
+    assert accuracy == pytest.approx(result.summary["mean"]["accuracy"], abs=1e-3)
+    assert constant == pytest.approx(result.summary["baseline_mean"]["accuracy"], abs=1e-3)
+    view.grab().save(str(tmp_path / "cv_history.png"))
+    close_clean(window)

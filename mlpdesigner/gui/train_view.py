@@ -41,6 +41,7 @@ from ..runevents import (
     format_number,
 )
 from ..runfolder import RunRecord, RunStatus, read_history, scan_runs
+from ..train.baseline import not_better_than_baseline
 from .document import Document
 from .run_control import RunController
 from .training import TrainingRun
@@ -296,9 +297,13 @@ class TrainView(QWidget):
         self.banner.hide()
 
         self.curves = CurvesView(self)
-        self.metrics_table = QTableWidget(0, 4, self)
+        self.metrics_table = QTableWidget(0, 5, self)
         self.metrics_table.setObjectName("final_metrics")
-        self.metrics_table.setHorizontalHeaderLabels(["Metric", "Train", "Validation", "Test"])
+        self.metrics_table.setHorizontalHeaderLabels(["Metric", "Train", "Validation", "Test", "Constant"])
+        self.metrics_table.horizontalHeaderItem(4).setToolTip(
+            "A constant predictor fitted on the training rows (majority class / mean target), measured on "
+            "the same test rows as the model: a model that does no better has learned nothing"
+        )
         self.metrics_table.verticalHeader().hide()
         self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -502,19 +507,24 @@ class TrainView(QWidget):
         self.report_error("Training", message)
 
     def show_final_metrics(self, metrics: dict[str, Any] | None) -> None:
-        """Fill the final-metrics table (rows: metrics; columns: train, validation, test)."""
+        """Fill the final-metrics table (rows: metrics; columns: train, validation, test, the constant on test)."""
         metrics = metrics or {}
         splits = ("train", "validation", "test")
         keys: list[str] = []
         for split in splits:
             keys += [k for k in (metrics.get(split) or {}) if k not in keys]
+        baseline = ((metrics.get("baseline") or {}).get("test")) or {}
+        worse = {item.split(" ")[0] for item in not_better_than_baseline(metrics)}
         self.metrics_table.setRowCount(len(keys))
         for row, key in enumerate(keys):
             self.metrics_table.setItem(row, 0, QTableWidgetItem(key))
-            for column, split in enumerate(splits, start=1):
-                value = (metrics.get(split) or {}).get(key)
+            values = [(metrics.get(split) or {}).get(key) for split in splits] + [baseline.get(key)]
+            for column, value in enumerate(values, start=1):
                 item = QTableWidgetItem(format_number(value))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if column == 3 and key in worse:
+                    item.setForeground(QColor(STATUS_COLORS[RunStatus.FAILED]))
+                    item.setToolTip("no better than the constant predictor on the same rows")
                 self.metrics_table.setItem(row, column, item)
         if keys:
             self.details.setCurrentWidget(self.metrics_table)
@@ -576,12 +586,19 @@ class TrainView(QWidget):
         return False
 
     def show_selected(self) -> None:
-        """Show the curves and final metrics of the first selected run (from its history.csv)."""
+        """Show the curves and final metrics of the first selected run (from its history.csv).
+
+        A cross-validation shows every fold's curves, and its mean test metrics beside the constant's.
+        """
         records = self.selected_records()
         if not records:
             return
         record = records[0]
-        self.curves.show_runs([(f"{record.name} ({plain_status(record.status)})", read_history(record.path))])
+        if record.cv is not None:
+            folds = [str(run.get("run_dir")) for run in record.cv.get("runs") or []]
+            self.curves.show_runs([(folder, read_history(record.path / folder)) for folder in folds])
+        else:
+            self.curves.show_runs([(f"{record.name} ({plain_status(record.status)})", read_history(record.path))])
         self.show_final_metrics(record.metrics)
 
     def compare_selected(self) -> None:
