@@ -60,12 +60,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         display = Spec(raw=spec.raw, path=Path(file), problems=spec.problems)
         _print_problems(display, advice=not args.errors_only)
+        data_notes = 0
+        if status == 0 and getattr(args, "data", None):
+            data_status, data_notes = _check_data(spec, args)
+            status = max(status, data_status)
+            worst = max(worst, status)
         if status == 0 and not args.quiet:
             warnings = sum(1 for p in spec.problems if not p.is_error)
-            print(f"{file}: valid" + (f" ({warnings} advice)" if warnings else ""))
+            notes = [f"{warnings} advice"] * bool(warnings) + [f"{data_notes} data advice"] * bool(data_notes)
+            print(f"{file}: valid" + (f" ({', '.join(notes)})" if notes else ""))
     if args.json:
         print(json.dumps(reports if len(reports) != 1 else reports[0], indent=2))
     return worst
+
+
+def _check_data(spec: Spec, args: argparse.Namespace) -> tuple[int, int]:
+    """``validate --data``: read and split the spec's data (or FILE) and print the located data advice.
+
+    (status, advice count): status 1 when the data cannot be trained on (the error is printed).
+    """
+    from .data.checks import data_checks
+
+    data_file = args.data if isinstance(args.data, str) else None
+    try:
+        advice = data_checks(spec, data_file)
+    except UserError as exc:
+        print(f"error: {exc}")
+        return 1, 0
+    if not args.errors_only:
+        for entry in advice:
+            print(entry.format())
+    return 0, len(advice)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -200,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--errors-only", action="store_true", help="do not print warnings and advice")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument(
+        "--data",
+        nargs="?",
+        const=True,
+        metavar="FILE",
+        help="also read the spec's data (or FILE) as training would and print located data advice",
+    )
 
     p = add("summary", cmd_summary, "layers, output shapes and parameter counts (no TensorFlow)")
     p.add_argument("file", metavar="FILE")

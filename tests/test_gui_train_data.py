@@ -161,3 +161,27 @@ def test_large_files_are_read_without_blocking_the_window(qtbot, tmp_path, monke
     tab.reload()
     assert tab.wait_for_read() and tab.frame is not None
     close_clean(window)
+
+
+def test_data_tab_lists_the_checks_on_the_split_data(qtbot, tmp_path) -> None:
+    """The designer shows the core's split-data checks too (issue 13): a small test split, an impossible target."""
+    csv = tmp_path / "visits.csv"
+    rows = ["a,b,duration"] + [f"{i % 7},{(i * 3) % 11},{-2 if i == 9 else i % 5 + 1}" for i in range(80)]
+    csv.write_text("\n".join(rows) + "\n", "utf-8")
+    raw = {
+        "format": "mlpdesigner/1", "name": "visits",
+        "inputs": [{"name": "x", "shape": [2]}],
+        "network": {"topology": "sequential", "layers": [{"type": "dense", "units": 4, "activation": "relu"}]},
+        "outputs": [{"name": "duration", "task": "regression", "units": 1, "positive": "softplus"}],
+        "data": {"path": "visits.csv", "columns": {"x": ["a", "b"], "duration": ["duration"]}},
+    }
+    spec = tmp_path / "visits.json"
+    spec.write_text(json.dumps(raw), "utf-8")
+    window = make_window(qtbot, tmp_path, file=spec)
+    tab = window.data_tab
+    texts = [tab.advice_tree.topLevelItem(i).text(1) for i in range(tab.advice_tree.topLevelItemCount())]
+    assert any(t.startswith("The test split has only 8 rows") for t in texts)
+    assert any("Target column 'duration'" in t and "Received: -2" in t for t in texts)
+    located = next(a for a in tab.advice if a.kind == "target_range")
+    assert located.location == f"{csv.resolve()}:11, column 'duration'"
+    close_clean(window)

@@ -291,3 +291,44 @@ def test_cv_with_too_few_rows_per_fold_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="too few for 10-fold"):
         cross_validate(spec, 10, out=tmp_path / "cv")
     assert not (tmp_path / "cv").exists()
+
+
+# --------------------------------------------------------------------------- data checks
+
+
+def test_validate_with_data_prints_located_advice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlpdesigner.cli import main
+
+    table = regression_table(rows=300)
+    table["f2"] = np.zeros(300)
+    table["f3"] = np.zeros(300)
+    table["y"] = np.abs(table["y"])
+    table["y"][41] = -3.5  # line 43 of the file (header on line 1)
+    spec = design(write(tmp_path / "d.csv", table), positive="softplus")
+    spec["data"]["test_split"] = 0.08
+    dataset = load_dataset(spec)
+    table["f2"][dataset.test.indices[0]] = 5.0  # constant in the training rows only
+    table["f3"][dataset.train.indices[0]] = 1.0  # one training row in 216: nearly constant
+    write(tmp_path / "d.csv", table)
+    (tmp_path / "design.json").write_text(json.dumps(spec))
+    assert main(["validate", str(tmp_path / "design.json"), "--data"]) == 0
+    out = capsys.readouterr().out
+    data = str(tmp_path / "d.csv")
+    assert f"{data}:43, column 'y': Target column 'y' (output 'y'): 1 value the model can never predict" in out
+    assert f"{data}, column 'f2': Input column 'f2' (input 'x') is constant in the training split" in out
+    assert f"{data}, column 'f3': Input column 'f3' (input 'x') is nearly constant" in out
+    assert f"{data}: The test split has only 24 rows" in out
+    assert "valid (1 advice, 4 data advice)" in out
+
+
+def test_validate_with_data_reports_a_split_too_small_as_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlpdesigner.cli import main
+
+    spec = design(write(tmp_path / "d.csv", regression_table(rows=20)))
+    spec["data"]["test_split"] = 0.1
+    (tmp_path / "design.json").write_text(json.dumps(spec))
+    assert main(["validate", str(tmp_path / "design.json"), "--data"]) == 1
+    out = capsys.readouterr().out
+    assert "error:" in out and "too small to measure anything" in out and "hint:" in out

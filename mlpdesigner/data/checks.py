@@ -242,11 +242,18 @@ def mapping_ops(raw: dict[str, Any], name: str, columns: list[str], *, resize: b
 class DataAdvice:
     """One observation about the data, with an optional fix (JSON Patch)."""
 
-    kind: str  #: missing, constant, non_numeric, id_column, scale, imbalance, unreadable
+    kind: str  #: missing, constant, non_numeric, id_column, scale, imbalance, unreadable, constant_in_training,
+    #: near_constant, small_split, target_range
     column: str
     message: str
     fix: Ops = field(default_factory=list)
     fix_title: str = ""
+    #: Where, for people: ``file:line, column 'c'`` (a row), ``file, column 'c'``, or ``file``.
+    location: str = ""
+
+    def format(self) -> str:
+        """``location: message`` (the command line's form)."""
+        return f"{self.location}: {self.message}" if self.location else self.message
 
 
 #: Features whose mean or standard deviation exceeds this are "far from unit scale".
@@ -544,3 +551,119 @@ def batch_size_problems(rows: int | None, raw: dict[str, Any]) -> list[Any]:
         f"step on all of them; use a batch of a quarter of the rows or less ({smaller})",
         fix=tuple(ops), fix_title=f"Use batch size {smaller}",
     )]
+
+
+# --------------------------------------------------------------------------- checks on the split data (core)
+
+#: A feature whose most frequent value fills at least this share of the training rows is nearly constant.
+NEAR_CONSTANT_SHARE = 0.99
+
+
+def _located(path: Any, column: str | None = None, row: str | None = None) -> str:
+    where = f"{path}:{row.removeprefix('row ')}" if row and row.startswith("row ") else str(path)
+    if row and not row.startswith("row "):
+        where += f", {row}"
+    return where + (f", column {column!r}" if column else "")
+
+
+def dataset_advice(spec: Any, dataset: Any) -> list[DataAdvice]:
+    """Advice that needs the split data (:class:`mlpdesigner.train.data.Dataset`), located in the file.
+
+    Features constant or nearly constant in the training split, splits too small
+    to trust, and regression targets a ``range`` or ``positive`` head can never
+    predict. Pure NumPy; the frame-level checks (missing values, IDs, imbalance,
+    scale) are :func:`data_advice`.
+    """
+    import numpy as np
+
+    from ..train.data import split_warnings
+
+    filled = spec.filled or {}
+    advice: list[DataAdvice] = []
+    train_rows = dataset.train.indices
+    for inp in filled.get("inputs", []):
+        name = inp["name"]
+        columns = dataset.inputs.get(name) or []
+        values = dataset.x[name].reshape(dataset.rows, -1)
+        if values.shape[1] != len(columns):
+            continue
+        training = values[train_rows]
+        for position, column in enumerate(columns):
+            feature = training[:, position]
+            if not feature.size:
+                continue
+            everywhere = values[:, position]
+            if np.all(feature == feature[0]):
+                if np.all(everywhere == feature[0]):
+                    continue  # constant in the whole file: data_advice says so
+                advice.append(DataAdvice(
+                    "constant_in_training", column,
+                    f"Input column {column!r} (input {name!r}) is constant in the training split (every training "
+                    f"row holds {feature[0]:g}) but not in the other rows: the model cannot learn from it. "
+                    "Standardization only centres it (scale 1), so those rows stay finite; consider leaving it out.",
+                    location=_located(dataset.path, column),
+                ))
+                continue
+            unique, counts = np.unique(feature, return_counts=True)
+            share = counts.max() / feature.size
+            if share >= NEAR_CONSTANT_SHARE:
+                common = unique[counts.argmax()]
+                std = float(feature.std())
+                farthest = float(np.abs(unique - common).max()) / std
+                advice.append(DataAdvice(
+                    "near_constant", column,
+                    f"Input column {column!r} (input {name!r}) is nearly constant: {share:.1%} of the training rows "
+                    f"hold {common:g} ({feature.size - counts.max()} differ). Standardized by its small spread "
+                    f"(std {std:.3g}), its rarest values lie up to {farthest:.0f} standard deviations out; consider "
+                    "leaving it out or merging rare categories.",
+                    location=_located(dataset.path, column),
+                ))
+    for message in split_warnings(dataset, spec):
+        text = message.split(": ", 1)[1]
+        advice.append(DataAdvice("small_split", "", text[0].upper() + text[1:], location=str(dataset.path)))
+    for out in filled.get("outputs", []):
+        if out.get("task") != "regression" or out["name"] not in dataset.y:
+            continue
+        columns = (dataset.outputs.get(out["name"]).columns if out["name"] in dataset.outputs else []) or [""]
+        targets = dataset.y[out["name"]].reshape(dataset.rows, -1)
+        if out.get("range"):
+            low, high = out["range"]["low"], out["range"]["high"]
+            bad = (targets < low) | (targets > high)
+            expected = f"inside the output's range [{low:g}, {high:g}]"
+            fix = "widen outputs.{}.range or drop it"
+        elif out.get("positive") or out.get("activation") in ("softplus", "relu"):
+            bad = targets < 0
+            expected = "0 or above (the output is positive)"
+            fix = "remove outputs.{}.positive"
+        else:
+            continue
+        if bad.any():
+            row, unit = (int(v) for v in np.argwhere(bad)[0])
+            column = columns[unit] if unit < len(columns) else columns[0]
+            advice.append(DataAdvice(
+                "target_range", column,
+                f"Target column {column!r} (output {out['name']!r}): {int(bad.sum())} value"
+                f"{'s' * (int(bad.sum()) != 1)} the model can never predict. Expected values {expected}. "
+                f"Received: {targets[row, unit]:g} (first here); " + fix.format(out["name"]) + ".",
+                location=_located(dataset.path, column, dataset.row_name(row)),
+            ))
+    return advice
+
+
+def data_checks(spec: Any, data_path: Any = None) -> list[DataAdvice]:
+    """Every data check for a spec and its data file, located: what ``validate --data`` and ``train`` print.
+
+    Reads and splits the data as training does; a problem that stops training
+    (a missing file, an unreadable row) raises :class:`~mlpdesigner.errors.UserError`.
+    """
+    from ..spec import load_spec
+    from ..train.data import load_dataset
+
+    spec = load_spec(spec)
+    dataset = load_dataset(spec, data_path)
+    advice: list[DataAdvice] = []
+    if dataset.format == "csv":
+        for entry in data_advice(read_table(dataset.path), spec.raw):
+            entry.location = _located(dataset.path, entry.column or None)
+            advice.append(entry)
+    return advice + dataset_advice(spec, dataset)

@@ -67,6 +67,10 @@ def node_label(node: Node) -> str:
         return f"ELU · alpha {cfg.get('alpha')}"
     if node.kind in ("dropout", "alpha_dropout"):
         return f"{node.keras_class} · rate {cfg.get('rate')}"
+    if node.kind == "rescaling" and cfg.get("target_scaling") == "standardize":
+        return "Rescaling × std + mean (targets)"
+    if node.kind == "rescaling" and cfg.get("target_scaling"):
+        return "Rescaling × RMS (targets)"
     if node.kind == "rescaling":
         return f"Rescaling ×{cfg.get('scale'):g} + {cfg.get('offset'):g}"
     return node.keras_class

@@ -46,6 +46,7 @@ from ..data.checks import (
     TaskGuess,
     data_advice,
     data_file_ops,
+    dataset_advice,
     head_matches,
     head_ops,
     infer_task,
@@ -57,6 +58,7 @@ from ..data.checks import (
     relative_data_path,
 )
 from ..errors import UserError
+from ..train.data import load_dataset
 from .document import Document
 
 DATA_FILTER = "CSV files (*.csv *.tsv *.txt);;All files (*)"
@@ -630,6 +632,7 @@ class DataTab(QWidget):
             return
         self._advice_key = key
         self.advice = data_advice(self.frame, raw) if self.frame is not None and raw else []
+        self.advice += self._split_data_advice()
         self.advice_tree.clear()
         for entry in self.advice:
             item = QTreeWidgetItem([entry.column, entry.message])
@@ -638,6 +641,22 @@ class DataTab(QWidget):
         if self.frame is not None and not self.advice:
             self.advice_tree.addTopLevelItem(QTreeWidgetItem(["", "No problems found in the data."]))
         self._update_fix_button()
+
+    def _split_data_advice(self) -> list[DataAdvice]:
+        """The core's checks on the split data (as ``validate --data`` and ``train`` print them).
+
+        Only for a valid design whose file is small enough to read here; a data error shows
+        when training starts, and the frame-level advice above covers most of it.
+        """
+        spec, file = self.document.spec, self.data_file()
+        if self.frame is None or spec is None or not spec.ok or file is None:
+            return []
+        try:
+            if file.stat().st_size > BACKGROUND_READ_BYTES:
+                return []
+            return dataset_advice(spec, load_dataset(spec))
+        except (UserError, OSError, KeyError, ValueError):
+            return []
 
     def _selected_advice(self) -> DataAdvice | None:
         row = self.advice_tree.indexOfTopLevelItem(self.advice_tree.currentItem()) \

@@ -494,6 +494,16 @@ def prepare(
                     data_seconds)
 
 
+def data_advice_for_run(prepared: Prepared) -> list[Any]:
+    """The located data advice (:func:`mlpdesigner.data.checks.dataset_advice`) but the split warnings.
+
+    The split warnings are already among the run's warnings.
+    """
+    from ..data.checks import dataset_advice
+
+    return [a for a in dataset_advice(prepared.spec, prepared.dataset) if a.kind != "small_split"]
+
+
 def run_record(prepared: Prepared) -> RunInfo:
     """The ``run.json`` written when the run starts: status running, with this process's id and host."""
     spec, dataset, settings, filled = prepared.spec, prepared.dataset, prepared.settings, prepared.filled
@@ -713,6 +723,8 @@ def train(
     run_dir = new_run_dir(out, prepared.spec.name)
     for message in prepared.settings.warnings:
         print(f"warning: {message}", file=sys.stderr)
+    for entry in data_advice_for_run(prepared):
+        print(f"data: {entry.format()}", file=sys.stderr)
     info = run_record(prepared)
     try:
         atomic_write_text(run_dir / runfolder.SPEC_FILE,
