@@ -167,7 +167,7 @@ def test_every_corpus_string_stays_an_equal_literal(tmp_path: Path) -> None:
         assert all(n.isascii() and unicodedata.normalize("NFKC", n) == n for n in names), path.name
         assert not names & {"__import__", "exec", "eval", "compile", "open", "os", "subprocess", "file"}, path.name
         imports = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        assert imports <= {"keras", "numpy", "pandas"}
+        assert imports <= {"keras", "numpy", "pandas", "tensorflow"}  # tf.data batches as in the app (issue 13)
         assert not any(isinstance(n, ast.ImportFrom) for n in ast.walk(tree))
         if with_training:
             namespace: dict[str, Any] = {}
@@ -183,7 +183,7 @@ AUDIT_CHILD = textwrap.dedent(
     """
     import importlib.util, json, os, sys
     sys.dont_write_bytecode = True
-    import keras, numpy, pandas  # the scripts' own imports, loaded before the hook watches
+    import keras, numpy, pandas, tensorflow  # the scripts' own imports, loaded before the hook watches
 
     scripts = json.loads(open(sys.argv[1], encoding="utf-8").read())
     out = sys.argv[2]
@@ -192,7 +192,7 @@ AUDIT_CHILD = textwrap.dedent(
     WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
     WATCHED = ("subprocess.", "os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "pty.",
                "socket.", "ctypes.", "shutil.", "os.remove", "os.rename", "os.unlink", "os.mkdir", "webbrowser")
-    ALLOWED_IMPORTS = {"keras", "numpy", "pandas"}
+    ALLOWED_IMPORTS = {"keras", "numpy", "pandas", "tensorflow"}
 
     def hook(event, args):
         path = current["path"]
@@ -268,10 +268,10 @@ def test_the_audit_hook_would_see_an_injection(tmp_path: Path) -> None:
     )
     listing = tmp_path / "scripts.json"
     listing.write_text(json.dumps([str(bad)]), "utf-8")
-    # Stand-ins for the three libraries keep this child fast; "import wave" is the foreign import.
-    preload = "import keras, numpy, pandas"
+    # Stand-ins for the four libraries keep this child fast; "import wave" is the foreign import.
+    preload = "import keras, numpy, pandas, tensorflow"
     assert preload in AUDIT_CHILD
-    child = AUDIT_CHILD.replace(preload, "sys.modules.update(keras=sys, numpy=sys, pandas=sys)")
+    child = AUDIT_CHILD.replace(preload, "sys.modules.update(keras=sys, numpy=sys, pandas=sys, tensorflow=sys)")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
         [sys.executable, "-c", child, str(listing), str(tmp_path / "report.json")],

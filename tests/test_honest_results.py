@@ -332,3 +332,42 @@ def test_validate_with_data_reports_a_split_too_small_as_an_error(
     assert main(["validate", str(tmp_path / "design.json"), "--data"]) == 1
     out = capsys.readouterr().out
     assert "error:" in out and "too small to measure anything" in out and "hint:" in out
+
+
+# --------------------------------------------------------------------------- the generated script reruns the run
+
+
+@pytest.mark.slow
+def test_generated_training_script_reproduces_the_apps_run(tmp_path: Path) -> None:
+    """Same split, standardization (constant column included), target scaling, batches, seed and callbacks:
+    the script's model scores what the app's scored on the same test rows (to 1e-4 relative; both runs
+    are seeded on the CPU, the app with op determinism on)."""
+    import subprocess
+    import sys
+
+    import keras
+
+    from mlpdesigner.export import export_python
+    from mlpdesigner.train.runner import train
+
+    table = regression_table(rows=240)
+    table["f3"] = np.zeros(240)  # constant: centred only, by both
+    spec = design(write(tmp_path / "d.csv", table))
+    spec["data"]["path"] = "d.csv"
+    spec["training"].update(epochs=4, batch_size=16, early_stopping={"patience": 2})
+    (tmp_path / "design.json").write_text(json.dumps(spec))
+    result = train(tmp_path / "design.json", out=tmp_path / "run")
+    assert result.status == "completed"
+    app_metrics = json.loads((result.run_dir / "metrics.json").read_text())["test"]
+
+    script = tmp_path / "train_trust.py"
+    export_python(tmp_path / "design.json", script, with_training=True)
+    env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
+    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    model = keras.models.load_model(tmp_path / "trust.keras")
+    dataset = load_dataset(tmp_path / "design.json")
+    got = model.evaluate(dataset.test.x["x"], dataset.test.y["y"], batch_size=16, return_dict=True, verbose=0)
+    assert got["mae"] == pytest.approx(app_metrics["mae"], rel=1e-4)
+    assert got["loss"] == pytest.approx(app_metrics["loss"], rel=1e-4)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..spec.defaults import target_scaling
 from ..spec.paths import relative_path
 from ..spec.plan import Node, Plan
 from ..spec.registry import KerasCall, callback_calls, metric_call, optimizer_call
@@ -74,6 +75,10 @@ def render_call(value: Any, suffix: str = "") -> Expr:
 
 def _layer_expr(node: Node, suffix: str = "") -> Expr:
     """The Keras layer constructor of one planned node, leaving out Keras' defaults."""
+    if node.kind == "rescaling" and node.config.get("target_scaling"):
+        # The training targets' statistics are known only when the script runs: build_model takes them.
+        scaling = Raw(f"**target_rescaling({literal(node.name)}, target_scaling)")
+        return Call("keras.layers.Rescaling", [scaling], [("name", Str(node.name))], suffix)
     return render_call(node.keras_call, suffix)
 
 
@@ -149,22 +154,28 @@ def _metric_expr(name: str, output: dict[str, Any]) -> Expr:
 
 
 def _compile_call(outputs: list[dict[str, Any]], training: dict[str, Any]) -> Call:
+    """``model.compile``: the losses and their weights come from ``losses_and_weights`` (target scaling)."""
     kwargs: list[tuple[str, Expr]] = [("optimizer", _optimizer_expr(training))]
+    kwargs += [("loss", Raw("loss")), ("loss_weights", Raw("loss_weights"))]
     if len(outputs) == 1:
         out = outputs[0]
-        kwargs.append(("loss", Str(out["loss"])))
         kwargs.append(("metrics", Seq([_metric_expr(m, out) for m in out["metrics"]])))
     else:
-        kwargs.append(("loss", Mapping([(o["name"], Str(o["loss"])) for o in outputs])))
-        kwargs.append(("loss_weights", Mapping([(o["name"], Raw(literal(o["loss_weight"]))) for o in outputs])))
         kwargs.append(
             ("metrics", Mapping([(o["name"], Seq([_metric_expr(m, o) for m in o["metrics"]])) for o in outputs]))
         )
+    kwargs.append(("steps_per_execution", Raw("steps_per_execution")))
     return Call("model.compile", [], kwargs)
 
 
-def _callbacks(training: dict[str, Any]) -> list[Expr]:
-    return [render_call(call) for call in callback_calls(training, plateau_with_schedule=True)]
+def _callbacks(training: dict[str, Any], has_validation: bool = True) -> list[Expr]:
+    """Early stopping and reduce-on-plateau as the app sets them up: ``val_`` monitors watch the training
+    value when there are no validation rows; no plateau callback under a learning-rate schedule."""
+
+    def monitor(section: str, name: str) -> str:
+        return name[4:] if name.startswith("val_") and not has_validation else name
+
+    return [render_call(call) for call in callback_calls(training, monitor)]
 
 
 def _strata_output(outputs: list[dict[str, Any]]) -> str | None:
@@ -200,6 +211,17 @@ def _data_path(source: ExportSource, out: Path | None) -> str:
     if spec.path is None or out is None:
         return written
     return relative_path(spec.base_dir / written, Path(os.path.realpath(out)).parent)
+
+
+def _steps_cap(spec: Any) -> int:
+    """Batches per graph call as the app resolves ``steps_per_execution`` (capped by an epoch's steps)."""
+    from ..train.runner import AUTO_STEPS_PER_EXECUTION, AUTO_STEPS_SMALL_MODEL, SMALL_MODEL_PARAMS
+
+    value = (spec.filled or {})["training"]["steps_per_execution"]
+    if value != "auto":
+        return int(value)
+    params = spec.plan.total_params if spec.plan else SMALL_MODEL_PARAMS + 1
+    return AUTO_STEPS_SMALL_MODEL if params <= SMALL_MODEL_PARAMS else AUTO_STEPS_PER_EXECUTION
 
 
 def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
@@ -241,6 +263,10 @@ def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
         statement("STRATIFY_BY", Raw(literal(_strata_output(outputs) if data["stratify"] else None))),
         statement("EPOCHS", Raw(literal(training["epochs"]))),
         statement("BATCH_SIZE", Raw(literal(training["batch_size"]))),
+        statement("STEPS_PER_EXECUTION_CAP", Raw(literal(_steps_cap(spec)))),
+        statement("TARGET_SCALING", value_expr({o["name"]: target_scaling(o) for o in outputs if target_scaling(o)})),
+        statement("LOSSES", value_expr({o["name"]: o["loss"] for o in outputs})),
+        statement("LOSS_WEIGHTS", Mapping([(o["name"], Raw(literal(float(o["loss_weight"])))) for o in outputs])),
     ]
     input_exprs: list[tuple[str, Expr]] = []
     for inp in filled["inputs"]:
@@ -256,8 +282,8 @@ def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
         statement(
             "",
             Call(
-                f"model.get_layer({literal(n.name)}).adapt",
-                [Raw(f"inputs[{literal(n.inputs[0])}][train]")],
+                "set_standardization",
+                [Raw(f"model.get_layer({literal(n.name)})"), Raw(f"inputs[{literal(n.inputs[0])}][train]")],
             ),
             1,
         )
@@ -267,10 +293,10 @@ def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
     fit_kwargs: list[tuple[str, Expr]] = []
     if data["validation_split"] > 0:
         fit_kwargs.append(
-            ("validation_data", Seq([Raw("take(inputs, validation)"), Raw("take(targets, validation)")], "()"))
+            ("validation_data", Call("pipeline", [Raw("take(inputs, validation)"), Raw("take(targets, validation)")]))
         )
-    fit_kwargs += [("epochs", Raw("EPOCHS")), ("batch_size", Raw("BATCH_SIZE"))]
-    callbacks = _callbacks(training)
+    fit_kwargs += [("epochs", Raw("EPOCHS")), ("shuffle", Raw("False"))]
+    callbacks = _callbacks(training, data["validation_split"] > 0)
     if callbacks:
         fit_kwargs.append(("callbacks", Seq(callbacks)))
     balanced = (
@@ -283,7 +309,9 @@ def training_context(source: ExportSource, out: Path | None) -> dict[str, Any]:
         fit_kwargs.append(
             ("class_weight", Call("balanced_class_weight", [Raw(f"targets[{literal(outputs[0]['name'])}][train]")]))
         )
-    fit = Call("model.fit", [Raw("take(inputs, train)"), Raw("take(targets, train)")], fit_kwargs)
+    training_rows = Call("pipeline", [Raw("take(inputs, train)"), Raw("take(targets, train)")],
+                         [("shuffle_seed", Raw("SEED"))])
+    fit = Call("model.fit", [training_rows], fit_kwargs)
     return {
         "training_constants": constants,
         "uses_classes": bool(classification),
@@ -336,6 +364,7 @@ def generate(source: ExportSource, *, with_training: bool = False, out: Path | N
         "with_training": with_training,
         "constants": constants,
         "build_body": build_body(plan),
+        "uses_target_scaling": any(n.kind == "rescaling" and n.config.get("target_scaling") for n in plan.nodes),
         "trained_source": source.trained,
     }
     if with_training:

@@ -11,6 +11,7 @@ the design's settings; it prints the test metrics and saves NAME + ".keras".
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 NAME = "wide_deep_aux_output"
 DESCRIPTION = (
@@ -36,9 +37,23 @@ SPLIT_SEED = 0
 STRATIFY_BY = None
 EPOCHS = 20
 BATCH_SIZE = 32
+STEPS_PER_EXECUTION_CAP = 1024
+TARGET_SCALING = {"main": "standardize", "aux": "standardize"}
+LOSSES = {"main": "mse", "aux": "mse"}
+LOSS_WEIGHTS = {"main": 0.9, "aux": 0.1}
 
 
-def build_model(seed=SEED):
+def target_rescaling(name, target_scaling):
+    """Scale and offset that map an output's unit-scale values to the data's units.
+
+    ``target_scaling`` maps output names to (scale, offset) from the training targets
+    (see target_statistics); without it the layer is the identity.
+    """
+    scale, offset = (target_scaling or {}).get(name, (1.0, 0.0))
+    return {"scale": scale, "offset": offset}
+
+
+def build_model(seed=SEED, target_scaling=None):
     """Build the uncompiled model; a seed makes its initial weights reproducible."""
     if seed is not None:
         keras.utils.set_random_seed(seed)
@@ -56,9 +71,15 @@ def build_model(seed=SEED):
         name="wide_deep",
     )([wide_normalization, dense_2])
     main_raw = keras.layers.Dense(1, name="main_raw")(wide_deep)
-    main_tensor = keras.layers.Rescaling(scale=1.0, offset=0.0, name="main")(main_raw)
+    main_tensor = keras.layers.Rescaling(
+        **target_rescaling("main", target_scaling),
+        name="main",
+    )(main_raw)
     aux_raw = keras.layers.Dense(1, name="aux_raw")(dense_2)
-    aux = keras.layers.Rescaling(scale=1.0, offset=0.0, name="aux")(aux_raw)
+    aux = keras.layers.Rescaling(
+        **target_rescaling("aux", target_scaling),
+        name="aux",
+    )(aux_raw)
     return keras.Model(inputs=[wide, deep], outputs=[main_tensor, aux], name=NAME)
 
 
@@ -124,6 +145,85 @@ def split_rows(count, strata=None, seed=SPLIT_SEED):
     return tuple(p[np.argsort(rank[p], kind="stable")] for p in joined)
 
 
+def standardization(values):
+    """Mean and variance per feature (last axis); constant features get variance 1."""
+    flat = np.asarray(values, dtype="float64").reshape(-1, values.shape[-1])
+    mean, variance = flat.mean(axis=0), flat.var(axis=0)
+    std = np.sqrt(variance)
+    constant = (std <= 1e-6 * np.abs(mean)) | (std < 1e-7)
+    return mean, np.where(constant, 1.0, variance)
+
+
+def set_standardization(layer, values):
+    """Give a Normalization layer the training rows' statistics (as the app does)."""
+    mean, variance = standardization(values)
+    old = layer.get_weights()
+    mean = mean.astype("float32").reshape(old[0].shape)
+    variance = variance.astype("float32").reshape(old[1].shape)
+    layer.set_weights([mean, variance, np.zeros(old[2].shape, dtype=old[2].dtype)])
+    layer.finalize_state()
+
+
+def target_statistics(targets, rows):
+    """(scale, offset) per scaled output from the training rows' targets.
+
+    standardize: standard deviation and mean; scale (a positive output): root mean
+    square and 0, so the output stays above zero.
+    """
+    scaling = {}
+    for name, mode in TARGET_SCALING.items():
+        values = np.asarray(targets[name][rows], dtype="float64").reshape(len(rows), -1)
+        if mode == "standardize":
+            offset, scale = values.mean(axis=0), values.std(axis=0)
+            constant = (scale <= 1e-6 * np.abs(offset)) | (scale < 1e-7)
+        else:
+            offset = np.zeros(values.shape[1])
+            scale = np.sqrt(np.mean(values**2, axis=0))
+            constant = scale < 1e-7
+        scale = np.where(constant, 1.0, scale).astype("float32")
+        offset = offset.astype("float32")
+        if len(scale) == 1:
+            scaling[name] = (float(scale[0]), float(offset[0]))
+        else:
+            scaling[name] = ([float(v) for v in scale], [float(v) for v in offset])
+    return scaling
+
+
+def scaled_loss(loss, scale):
+    """The loss and a weight that give a scaled output's loss its standardized size."""
+    scales = np.asarray(scale, dtype="float64").reshape(-1)
+    square = float(np.mean(scales**2))
+    if loss == "mse":
+        return loss, 1.0 / square
+    if loss == "huber":
+        huber = keras.losses.Huber(delta=float(np.sqrt(square)), name="huber")
+        return huber, 1.0 / square
+    return loss, 1.0 / float(np.mean(scales))
+
+
+def losses_and_weights(scaling):
+    """Losses and loss weights for model.compile (scaled outputs: see scaled_loss)."""
+    losses, weights = {}, {}
+    for name in OUTPUT_NAMES:
+        loss, factor = LOSSES[name], 1.0
+        if name in scaling:
+            loss, factor = scaled_loss(loss, scaling[name][0])
+        losses[name], weights[name] = loss, factor
+    if len(OUTPUT_NAMES) == 1:
+        name = OUTPUT_NAMES[0]
+        return losses[name], (None if weights[name] == 1.0 else [weights[name]])
+    return losses, {name: LOSS_WEIGHTS[name] * weights[name] for name in OUTPUT_NAMES}
+
+
+def pipeline(x, y, shuffle_seed=None):
+    """Batches as the app feeds them: cached, reshuffled (seeded) each epoch."""
+    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle_seed is not None:
+        rows = len(next(iter(x.values())) if isinstance(x, dict) else x)
+        data = data.shuffle(rows, seed=shuffle_seed, reshuffle_each_iteration=True)
+    return data.batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
+
+
 def take(arrays, rows):
     """The given rows of each array; a lone array when there is only one name."""
     part = {name: values[rows] for name, values in arrays.items()}
@@ -135,38 +235,38 @@ def main():
     inputs, targets = load_data(DATA_PATH)
     count = len(next(iter(targets.values())))
     train, validation, test = split_rows(count, class_strata(targets))
-    model = build_model()
-    model.get_layer("wide_normalization").adapt(inputs["wide"][train])
-    model.get_layer("deep_normalization").adapt(inputs["deep"][train])
+    scaling = target_statistics(targets, train)
+    model = build_model(target_scaling=scaling)
+    set_standardization(model.get_layer("wide_normalization"), inputs["wide"][train])
+    set_standardization(model.get_layer("deep_normalization"), inputs["deep"][train])
+    loss, loss_weights = losses_and_weights(scaling)
+    steps_per_epoch = max(1, -(-len(train) // BATCH_SIZE))
+    steps_per_execution = min(steps_per_epoch, STEPS_PER_EXECUTION_CAP)
     model.compile(
         optimizer=keras.optimizers.Adam(
             keras.optimizers.schedules.CosineDecay(0.001, 500, alpha=0.0),
         ),
-        loss={"main": "mse", "aux": "mse"},
-        loss_weights={"main": 0.9, "aux": 0.1},
+        loss=loss,
+        loss_weights=loss_weights,
         metrics={
             "main": [keras.metrics.MeanAbsoluteError(name="mae")],
             "aux": [keras.metrics.MeanAbsoluteError(name="mae")],
         },
+        steps_per_execution=steps_per_execution,
     )
     model.fit(
-        take(inputs, train),
-        take(targets, train),
-        validation_data=(take(inputs, validation), take(targets, validation)),
+        pipeline(take(inputs, train), take(targets, train), shuffle_seed=SEED),
+        validation_data=pipeline(take(inputs, validation), take(targets, validation)),
         epochs=EPOCHS,
-        batch_size=BATCH_SIZE,
-        callbacks=[
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss",
-                factor=0.2,
-                patience=5,
-                min_lr=0.0,
-            ),
-        ],
+        shuffle=False,
     )
     if len(test):
         metrics = model.evaluate(
-            take(inputs, test), take(targets, test), return_dict=True, verbose=0
+            take(inputs, test),
+            take(targets, test),
+            batch_size=BATCH_SIZE,
+            return_dict=True,
+            verbose=0,
         )
         print("test metrics:", metrics)
     model.save(NAME + ".keras")
