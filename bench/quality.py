@@ -137,7 +137,8 @@ def run_case(case: Case, folder: Path, seeds: tuple[int, ...], epochs: int | Non
         theirs.append(_sklearn_score(case, x, y, rows, seed))
         test_rows.append(len(rows["test"]))
     better = min if metric == "mae" else max
-    mean_ours, mean_theirs, mean_constant = (statistics.fmean(v) for v in (ours, theirs, constant))
+    # Rounded: Keras reports float32, scikit-learn float64; a tie on the same rows is a tie.
+    mean_ours, mean_theirs, mean_constant = (round(statistics.fmean(v), 6) for v in (ours, theirs, constant))
     return {
         "dataset": case.key,
         "rows x features": f"{x.shape[0]} x {x.shape[1]}",

@@ -49,3 +49,18 @@ def test_markdown_renders_tables_and_bolds_ratios() -> None:
     assert "| side | samples/s |" in text
     assert "| `x_ratio` | **2.0** |" in text
     assert "`tables`" not in text
+
+
+def test_quality_section_runs_on_a_tiny_setting() -> None:
+    """One dataset, one split seed, two epochs: the table has every column, on the same test rows."""
+    pytest.importorskip("sklearn")
+    from bench.quality import CASES, run
+
+    assert {case.key for case in CASES} == {"breast_cancer", "iris", "wine", "digits", "diabetes"}
+    section = run(quick=True, only=["iris"], epochs=2)
+    (rows,) = section["tables"].values()
+    (row,) = rows
+    assert row["dataset"] == "iris" and row["test rows"] == 30 and row["metric"] == "test accuracy"
+    assert 0 <= row["MLP Designer"] <= 1 and 0.5 < row["sklearn MLP"] <= 1
+    assert row["constant"] == pytest.approx(1 / 3, abs=1e-4)  # 10 rows of each class in 30
+    assert section["beats_constant"] in ("0/1", "1/1")
