@@ -175,7 +175,7 @@ def test_only_fields_that_apply_are_shown_and_task_defaults_are_named(open_windo
     window = open_window("binary_batchnorm_dropout")
     click_outline(qtbot, window, "/outputs/0")
     fields = window.inspector.fields
-    for hidden in ("label_format", "range", "positive", "classes", "source"):
+    for hidden in ("label_format", "range", "positive", "normalize", "classes", "source"):
         assert f"/outputs/0/{hidden}" not in fields
     assert fields["/outputs/0/activation"].currentText() == "(task default: sigmoid)"
     assert fields["/outputs/0/loss"].currentText() == "(task default: binary_crossentropy)"

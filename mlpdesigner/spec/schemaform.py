@@ -219,6 +219,7 @@ OUTPUT_FIELDS = {
     "label_format": ("multiclass",),
     "positive": ("regression",),
     "range": ("regression",),
+    "normalize": ("regression",),  # target standardization
     "classes": ("multiclass", "multilabel"),
 }
 #: Activation-layer settings and the activation that reads each.
