@@ -152,7 +152,10 @@ def test_build_a_wide_and_deep_from_scratch(window, qtbot, tmp_path) -> None:
     add_column(qtbot, window, "aux", "MedHouseVal")
     assert doc.spec.ok, [p.format() for p in doc.spec.errors]
     plan = doc.spec.plan
-    assert plan.node("aux").inputs == ["dense_1"] and plan.node("wide_deep").inputs == ["basics", "dense_1"]
+    # Issue 13 defaults: the aux head's dense layer (aux_raw) feeds its target-scaling Rescaling layer, and the
+    # wide path takes the standardized input.
+    assert plan.node("aux_raw").inputs == ["dense_1"] and plan.node("aux").inputs == ["aux_raw"]
+    assert plan.node("wide_deep").inputs == ["basics_normalization", "dense_1"]
     click_outline(qtbot, window, "/network")
     window.canvas.fit()
     shot = Path(SCREENSHOT_DIR or tmp_path) / "wide_deep_from_scratch.png"
