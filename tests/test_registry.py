@@ -189,7 +189,8 @@ def test_new_layer_types_plan_compile_and_generate_alike() -> None:
     spec = load_spec(copy.deepcopy(NEW_LAYERS_SPEC))
     plan = spec.plan
     assert plan is not None
-    assert [n.keras_class for n in plan.nodes][1:4] == ["GaussianNoise", "Dense", "LayerNormalization"]
+    # nodes[1] is the input's standardization (on by default since issue 13)
+    assert [n.keras_class for n in plan.nodes][1:5] == ["Normalization", "GaussianNoise", "Dense", "LayerNormalization"]
     assert spec.filled["network"]["layers"][5]["stddev"] == 0.1, "the schema's default"
     model = build_model(spec)
     assert {layer.name: layer.count_params() for layer in model.layers} == {
