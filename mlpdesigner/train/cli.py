@@ -318,13 +318,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         outputs = (spec.filled or {})["outputs"]
         scaling = target_statistics(spec, training_rows.y)
-        report["baseline"] = baseline_metrics(outputs, training_rows.y, split.y, scaling)
+        report["baseline"] = baseline_metrics(outputs, training_rows.y, split.y, scaling) or {}
     if getattr(args, "json", False):
         print(json.dumps(report, indent=2))
     else:
         label = "test split" if where == "test" else "all rows"
         print(f"{run.name}: {label} of {dataset.path} ({split.rows} rows)")
-        baseline = report.get("baseline") or {}
+        baseline: dict[str, Any] = report.get("baseline") or {}  # type: ignore[assignment]
         for key, value in metrics.items():
             constant = f"   (constant predictor: {baseline[key]:.6g})" if key in baseline else ""
             print(f"  {key:<24s} {value:.6g}{constant}")

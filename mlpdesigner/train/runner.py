@@ -392,7 +392,8 @@ def write_split_rows(dataset: Dataset, run_dir: Path) -> None:
     from ..atomic import atomic_write_bytes
 
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: split.indices.astype(np.int64) for name, split in dataset.splits.items()})
+    rows = {name: split.indices.astype(np.int64) for name, split in dataset.splits.items()}
+    np.savez(buffer, **rows)  # type: ignore[arg-type]  # numpy types the keywords as allow_pickle
     atomic_write_bytes(run_dir / runfolder.SPLIT_ROWS_FILE, buffer.getvalue())
 
 
