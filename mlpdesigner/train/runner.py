@@ -467,12 +467,8 @@ def prepare(
     started_wall = _now()
     t0 = time.monotonic()
     spec = apply_overrides(load_spec(spec_source), data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
-<<<<<<< HEAD
     check_run_dir(out)
-    dataset = load_dataset(spec)
-=======
     dataset = load_dataset(spec, fold=fold)
->>>>>>> 08b22fb (train --cv K: stratified K-fold cross-validation, one run folder per fold under one parent, cv.json with mean and sample std per test metric and the constant baseline's, printed on the terminal)
     data_seconds = time.monotonic() - t0
     filled, plan = spec.checked()
     device, device_name = setup_device(filled["training"]["device"])
@@ -713,12 +709,8 @@ def train(
     """
     reporter = reporter or Reporter()
     stop = stop or StopRequest()
-<<<<<<< HEAD
-    prepared = prepare(spec_source, data_path=data_path, out=out, epochs=epochs, batch_size=batch_size, seed=seed)
-=======
-    prepared = prepare(spec_source, data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed,
+    prepared = prepare(spec_source, data_path=data_path, out=out, epochs=epochs, batch_size=batch_size, seed=seed,
                        fold=fold)
->>>>>>> 08b22fb (train --cv K: stratified K-fold cross-validation, one run folder per fold under one parent, cv.json with mean and sample std per test metric and the constant baseline's, printed on the terminal)
     from .callbacks import RunMonitor
 
     run_dir = new_run_dir(out, prepared.spec.name)
