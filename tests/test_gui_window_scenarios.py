@@ -77,7 +77,9 @@ def test_every_train_command_uses_the_epochs_box(qtbot, tmp_path, monkeypatch, h
 
 # ----- 7. Applying the normalize data fix removes the advice and its button ----------------------------------
 def test_applied_normalize_fix_leaves_the_data_checks(qtbot, tmp_path) -> None:
-    window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d")))
+    raw_inputs = json.loads(data_path("resources", "examples", "housing_regression.json").read_text("utf-8"))["inputs"]
+    raw_inputs[0]["normalize"] = False  # inputs are standardized by default (issue 13): opt out to get the advice
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d", inputs=raw_inputs)))
     QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     tab = window.data_tab
     tree = tab.advice_tree
@@ -281,7 +283,8 @@ def test_mapping_errors_never_hide_the_network_and_show_as_badges(qtbot, tmp_pat
     window = shown(qtbot, make_window(qtbot, tmp_path, file=spec))
     assert {p.code for p in window.document.spec.errors} == {"E306", "E308"}
     canvas = window.canvas
-    assert set(canvas.blocks) == {"features", "dense_1", "price"}
+    # With the issue-13 defaults the diagram also shows the input's standardization and the target scaling.
+    assert set(canvas.blocks) == {"features", "features_normalization", "dense_1", "price_raw", "price"}
     assert canvas.blocks["features"].badge == "E306" and canvas.blocks["price"].badge == "E308"
     assert canvas.blocks["dense_1"].badge == ""
     assert "2 errors" in canvas.error_note.text()
@@ -293,11 +296,11 @@ def test_mapping_errors_never_hide_the_network_and_show_as_badges(qtbot, tmp_pat
 def test_thirty_identical_layers_collapse_and_a_long_network_wraps(qtbot, tmp_path) -> None:
     window = shown(qtbot, make_window(qtbot, tmp_path, file=thirty_layers(tmp_path / "a", identical=True)))
     canvas = window.canvas
-    assert len(canvas.order) == 3  # input, one block ×30, output
+    assert len(canvas.order) == 5  # input, its standardization, one block ×30, output, its target scaling
     stack = canvas.blocks["dense_1"]
     assert stack is canvas.blocks["dense_30"] and "×30" in stack.lines[0]
     window.collapse_action.trigger()  # View ▸ Collapse repeated layers off: every layer
-    assert len(canvas.order) == 32
+    assert len(canvas.order) == 34  # and the two preprocessing blocks
     columns = {round(block.pos().x()) for block in canvas.order}
     assert len(columns) >= 3  # wrapped into columns
     canvas.fit()
@@ -342,8 +345,8 @@ def test_keyboard_walks_the_panes_the_diagram_and_the_problems(qtbot, tmp_path) 
     first = canvas.order[0]
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(first.scenePos()))
     assert window.document.selection == first.subject
-    QTest.keyClick(canvas, Qt.Key.Key_Down)
-    assert window.document.selection == canvas.order[1].subject != first.subject
+    QTest.keyClick(canvas, Qt.Key.Key_Down)  # passes over the input's standardization block (same subject)
+    assert window.document.selection == canvas.order[2].subject != first.subject
     QTest.keyClick(canvas, Qt.Key.Key_Up)
     assert window.document.selection == first.subject
     QTest.keyClick(canvas, Qt.Key.Key_End)
@@ -548,6 +551,7 @@ def test_gallery_titles_why_preview_and_a_blank_design(qtbot, tmp_path) -> None:
     window = shown(qtbot, make_window(qtbot, tmp_path))
     window.dialogs.templates.append("blank")
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert window.document.spec.ok and set(window.canvas.blocks) == {"features", "dense_1", "target"}
+    assert window.document.spec.ok and set(window.canvas.blocks) == {
+        "features", "features_normalization", "dense_1", "target_raw", "target"}
     assert window.document.path is None and "untitled" in window.windowTitle()
     close_clean(window)

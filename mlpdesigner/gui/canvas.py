@@ -516,7 +516,13 @@ class NetworkCanvas(QGraphicsView):
                 elif current is None:
                     index = 0 if steps[key] > 0 else len(self.order) - 1
                 else:
-                    index = max(0, min(len(self.order) - 1, current + steps[key]))
+                    # Step to the next block that selects something else: an input's standardization block
+                    # selects the input itself, so the walk passes over it.
+                    index, subject = current, self.order[current].subject
+                    while True:
+                        index = max(0, min(len(self.order) - 1, index + steps[key]))
+                        if not subject or self.order[index].subject != subject or index in (0, len(self.order) - 1):
+                            break
                 block = self.order[index]
                 self._key_cursor = index
                 if block.subject:
