@@ -63,7 +63,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         data_notes = 0
         if status == 0 and getattr(args, "data", None):
             data_status, data_notes = _check_data(spec, args)
-            status = max(status, data_status)
+            if data_status:
+                status = ExitCode.FAILED
             worst = max(worst, status)
         if status == 0 and not args.quiet:
             warnings = sum(1 for p in spec.problems if not p.is_error)
