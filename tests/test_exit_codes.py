@@ -135,6 +135,10 @@ def test_exit_codes_of_every_command(tmp_path: Path, fake_run: Path, capsys: pyt
         ],
         "gui": [([missing], 2), ([invalid], 2)],
         "demo": [(["--out", str(fake_run)], 2)],
+        "import": [
+            ([missing.replace(".json", ".keras"), "-o", str(tmp_path / "imported.json")], 2),
+            ([invalid, "-o", str(tmp_path / "imported.json")], 2),
+        ],
     }
     assert set(cases) == _commands(), "every command needs its exit codes tested here"
     for command, runs in cases.items():
@@ -167,6 +171,7 @@ def test_every_command_maps_errors_to_the_same_codes(
         "evaluate": ["run"],
         "predict": ["run", "--data", "d.csv", "-o", "p.csv"],
         "export": ["x.json", "--format", "onnx", "-o", "m.onnx"],
+        "import": ["m.keras", "-o", "x.json"],
     }.get(command, [])
     invalid = SpecError([Problem("error", "E202", "/", "'outputs' is a required property")], "x.json")
     cases: list[tuple[BaseException, int, str]] = [
