@@ -91,9 +91,13 @@ class ProblemsPanel(QWidget):
         )
         # No currentItemChanged while the items go: its "previous" item would be handed to Python half-deleted.
         self.tree.blockSignals(True)
+        selection = self.tree.selectionModel()
+        selection.blockSignals(True)
         try:
+            selection.clear()  # nothing current or selected while the items go
             self.tree.clear()
         finally:
+            selection.blockSignals(False)
             self.tree.blockSignals(False)
         from .canvas import problem_subject
 
