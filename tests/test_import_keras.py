@@ -128,7 +128,8 @@ def test_hand_built_sequential_classifier(tmp_path: Path) -> None:
     path = tmp_path / "classifier.keras"
     model.save(path)
     spec = import_model(path).spec
-    assert spec["inputs"] == [{"name": "input_layer", "shape": [6]}]
+    # No Normalization layer in the file: the input says so (the spec's default normalizes inputs).
+    assert spec["inputs"] == [{"name": "input_layer", "shape": [6], "normalize": False}]
     assert spec["network"]["layers"] == [
         {"type": "dense", "name": "dense", "units": 16, "activation": "relu"},
         {"type": "dropout", "name": "dropout", "rate": 0.25},
@@ -166,7 +167,8 @@ def test_hand_built_functional_wide_and_deep(tmp_path: Path) -> None:
     assert [layer["type"] for layer in spec["network"]["deep"]["layers"]] == ["dense", "batch_normalization", "dense"]
     assert spec["outputs"] == [
         {"name": "default", "task": "binary", "units": 1},
-        {"name": "amount", "task": "regression", "units": 2, "positive": "softplus", "source": "deep"},
+        # No Rescaling after the Dense: no target scaling (the spec's default scales regression targets).
+        {"name": "amount", "task": "regression", "units": 2, "positive": "softplus", "normalize": False, "source": "deep"},
     ]
     assert "not compiled" not in spec["description"]
     assert "task 'binary' inferred from its sigmoid activation (1 unit)" in spec["description"]

@@ -54,6 +54,8 @@ class ImportResult:
     notes: list[str]
     graph: Graph
     origins: dict[str, GNode]
+    #: Output name -> (scale, offset) per unit of the file's target-scaling Rescaling layers.
+    target_scaling: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     _weights: Callable[[GNode], list[Any]] | None = field(default=None, repr=False)
     _reference: Callable[[list[Any]], list[Any]] | None = field(default=None, repr=False)
 
@@ -87,7 +89,7 @@ def import_model(path: str | os.PathLike[str]) -> ImportResult:
         graph = read_onnx_graph(file)
     recognised = _Recogniser(graph).recognise()
     spec = _finish(recognised, graph, file, fmt)
-    return ImportResult(file, fmt, spec, recognised.notes, graph, recognised.origins)
+    return ImportResult(file, fmt, spec, recognised.notes, graph, recognised.origins, recognised.target_scaling)
 
 
 def _finish(recognised: Recognised, graph: Graph, file: Path, fmt: str) -> dict[str, Any]:
@@ -122,7 +124,8 @@ def _plan_targets(spec: dict[str, Any]) -> dict[str, str]:
     """Spec path -> layer name in the rebuilt model, for every node that holds weights."""
     plan = analyze(spec).plan
     assert plan is not None
-    return {node.spec_path: node.name for node in plan.nodes if node.kind != "input"}
+    # A target-scaling Rescaling shares its output's path with the output's Dense; it has no weights.
+    return {node.spec_path: node.name for node in plan.nodes if node.kind not in ("input", "rescaling")}
 
 
 def rebuild(result: ImportResult) -> tuple[Any, float]:
@@ -130,7 +133,7 @@ def rebuild(result: ImportResult) -> tuple[Any, float]:
     from ..compile import build_model, set_normalization
 
     source_weights, reference = _weight_readers(result)
-    model = build_model(result.spec)
+    model = build_model(result.spec, target_scaling=result.target_scaling or None)
     targets = _plan_targets(result.spec)
     for path, node in result.origins.items():
         arrays = source_weights(node)

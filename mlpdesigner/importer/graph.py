@@ -99,6 +99,8 @@ class Recognised:
     spec: dict[str, Any]
     origins: dict[str, GNode]
     notes: list[str]
+    #: Output name -> (scale, offset) per unit of its target-scaling Rescaling (regression ``normalize``).
+    target_scaling: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
 def identifier(name: str, fallback: str) -> str:
@@ -149,6 +151,7 @@ class _Recogniser:
                 self.consumers[parent].append(node.name)
         self.used: set[str] = set()
         self.origins: dict[str, GNode] = {}
+        self.scaling: dict[int, tuple[Any, Any]] = {}
         self.notes = list(graph.notes)
 
     def refuse(self, node: GNode, why: str) -> ImportRefused:
@@ -336,7 +339,8 @@ class _Recogniser:
         ]
         self.clean_names(spec)
         self.name_layers(spec)
-        return Recognised(spec, self.origins, self.notes)
+        scaling = {spec["outputs"][index]["name"]: value for index, value in self.scaling.items()}
+        return Recognised(spec, self.origins, self.notes, scaling)
 
     # ------------------------------------------------------------------ spec entries
 
@@ -346,6 +350,8 @@ class _Recogniser:
         if feature != name:
             entry["normalize"] = True
             self.origins[f"/inputs/{self.graph.inputs.index(name)}/normalize"] = self.nodes[feature]
+        else:
+            entry["normalize"] = False  # the spec's default would add a Normalization the file does not have
         return entry
 
     def layer_specs(self, layers: list[GNode], base: str) -> list[dict[str, Any]]:
@@ -389,16 +395,26 @@ class _Recogniser:
         training = self.graph.training
         loss = training.losses.get(name)
         out: dict[str, Any] = {"name": name}
-        task, said = infer_task(activation, units, loss, (rescale or dense), self.graph.source, bool(rescale))
+        standardized = rescale is not None and activation in _SCALED_ACTIVATIONS
+        task, said = infer_task(
+            activation, units, loss, (rescale or dense), self.graph.source, bool(rescale), standardized
+        )
         if task == "binary" and name in training.multilabel:
             task, said = "multilabel", said + " with per-label metrics"
         out["task"] = task
         out["units"] = units
         if task == "regression":
-            if rescale is not None:
+            if standardized:
+                assert rescale is not None
+                self.scaling[index] = _target_scaling(activation, rescale, units)
+                if activation != "linear":
+                    out["positive"] = activation
+            elif rescale is not None:
                 out["range"] = _range_of(activation, rescale)
-            elif activation in ("softplus", "relu"):
-                out["positive"] = activation
+            elif activation in _SCALED_ACTIVATIONS:
+                if activation != "linear":
+                    out["positive"] = activation
+                out["normalize"] = False  # the spec's default would add target scaling the file does not have
             elif activation == "sigmoid":
                 out["range"] = {"low": 0, "high": 1}
             elif activation == "tanh":
@@ -471,7 +487,7 @@ class _Recogniser:
         if not all("name" in layer for layer in layers) or len(layers) > 300:
             return
         taken = {i["name"] for i in spec["inputs"]}
-        taken |= {f"{i['name']}_normalization" for i in spec["inputs"] if i.get("normalize")}
+        taken |= {f"{i['name']}_normalization" for i in spec["inputs"] if i.get("normalize", True)}
         if network["topology"] == "wide_deep" and len(network["deep"]["inputs"]) > 1:
             taken.add("deep_inputs")
         wanted = [layer["name"] for layer in layers]
@@ -494,7 +510,36 @@ DENSE_DEFAULTS: dict[str, Any] = {
 BN_DEFAULTS: dict[str, Any] = {"momentum": 0.99, "epsilon": 0.001, "center": True, "scale": True}
 
 
+#: Output activations whose regression heads the spec scales to the targets by default (``normalize``).
+_SCALED_ACTIVATIONS = ("linear", "softplus", "relu")
+
+
+def _target_scaling(activation: str, rescale: GNode, units: int) -> tuple[Any, Any]:
+    """(scale, offset) per unit of a Rescaling after a linear or positive regression head: its target scaling."""
+    import numpy as np
+
+    try:
+        scale = np.broadcast_to(np.asarray(rescale.config["scale"], dtype="float64"), (units,)).copy()
+        offset = np.broadcast_to(np.asarray(rescale.config["offset"], dtype="float64"), (units,)).copy()
+    except ValueError:
+        raise ImportRefused(
+            f"{rescale.describe()} rescales {units} units by values of another length. Expected one scale and "
+            "offset, or one per unit"
+        ) from None
+    if activation != "linear" and np.any(offset != 0):
+        raise ImportRefused(
+            f"{rescale.describe()} shifts a {activation} output. Expected a positive head only scaled (offset 0), "
+            "so it stays above zero"
+        )
+    return scale, offset
+
+
 def _range_of(activation: str, rescale: GNode) -> dict[str, Any]:
+    if not all(isinstance(rescale.config[k], (int, float)) for k in ("scale", "offset")):
+        raise ImportRefused(
+            f"{rescale.describe()} rescales a {activation} output by per-unit values. Expected one scale and one "
+            "offset for a range"
+        )
     scale, offset = float(rescale.config["scale"]), float(rescale.config["offset"])
     if activation == "sigmoid":
         low = offset
@@ -520,12 +565,20 @@ _CLASSIFICATION_LOSSES = {"binary_crossentropy", "categorical_crossentropy", "sp
 
 
 def infer_task(
-    activation: str, units: int, loss: str | None, node: GNode, source: str, rescaled: bool = False
+    activation: str,
+    units: int,
+    loss: str | None,
+    node: GNode,
+    source: str,
+    rescaled: bool = False,
+    standardized: bool = False,
 ) -> tuple[str, str]:
     """(task, what it was inferred from) for an output with this activation, width and loss."""
     said = f"its {activation} activation ({units} unit{'s' if units != 1 else ''})"
     if loss:
         said += f" and its {loss} loss"
+    if standardized:
+        return "regression", said + ", rescaled to the targets' scale"
     if rescaled:
         return "regression", said + ", rescaled to a range"
     if activation == "softmax":

@@ -324,13 +324,24 @@ def _node(layer: dict[str, Any], index: int, count: int, source: str, inputs: li
         _no(cfg, desc, axis=(-1, 1))
     elif kind == "rescaling":
         scale, offset = cfg.get("scale", 1.0), cfg.get("offset", 0.0)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (scale, offset)):
-            raise ImportRefused(f"{desc} rescales by per-feature values. Expected one scale and one offset")
-        node.config = {"scale": float(scale), "offset": float(offset)}
+        node.config = {"scale": _scale_value(scale, desc, "scale"), "offset": _scale_value(offset, desc, "offset")}
     elif kind == "normalization":
         _no(cfg, desc, axis=(-1, [-1]), invert=False)
         node.config = {"mean": cfg.get("mean"), "variance": cfg.get("variance")}
     return node
+
+
+def _scale_value(value: Any, desc: str, key: str) -> float | list[float]:
+    """A Rescaling's scale or offset: one number, or one per unit (a target scaling of several units)."""
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if number(value):
+        return float(value)
+    if isinstance(value, list) and value and all(number(v) for v in value):
+        return [float(v) for v in value]
+    raise ImportRefused(f"{desc} has the {key} {value!r}. Expected a number or a list of numbers (one per unit)")
 
 
 def _history(value: Any, where: str) -> list[str]:

@@ -558,6 +558,14 @@ class _Reader:
             elif not users and parent.kind in ("dense", "activation") and np.ptp(scale) == 0 and np.ptp(shift) == 0:
                 node.kind = "rescaling"
                 node.config = {"scale": float32_value(float(scale[0])), "offset": float32_value(float(shift[0]))}
+            elif (
+                not users
+                and parent.kind in ("dense", "activation")
+                and np.size(scale) == np.size(shift) == self.width_of(parent)
+            ):
+                # One scale and offset per unit after an output layer: its target scaling.
+                node.kind = "rescaling"
+                node.config = {"scale": [float(v) for v in scale], "offset": [float(v) for v in shift]}
             else:
                 width = self.width_of(parent)
                 gamma = np.broadcast_to(scale, (width,)).astype("float32")
