@@ -168,7 +168,14 @@ def test_hand_built_functional_wide_and_deep(tmp_path: Path) -> None:
     assert spec["outputs"] == [
         {"name": "default", "task": "binary", "units": 1},
         # No Rescaling after the Dense: no target scaling (the spec's default scales regression targets).
-        {"name": "amount", "task": "regression", "units": 2, "positive": "softplus", "normalize": False, "source": "deep"},
+        {
+            "name": "amount",
+            "task": "regression",
+            "units": 2,
+            "positive": "softplus",
+            "normalize": False,
+            "source": "deep",
+        },
     ]
     assert "not compiled" not in spec["description"]
     assert "task 'binary' inferred from its sigmoid activation (1 unit)" in spec["description"]

@@ -16,6 +16,7 @@ from mlpdesigner.importer import import_model, write_run
 from mlpdesigner.modelfile import load_keras_model
 from mlpdesigner.resources import example_names, example_path
 from mlpdesigner.spec import load_spec
+from mlpdesigner.spec.defaults import target_scaling
 from tests._export_support import kitchen_sink
 from tests._import_support import assert_same, comparable, inputs_for, largest_difference, perturb, predictions
 from tests.test_properties import specs
@@ -68,9 +69,26 @@ def architecture(spec: dict[str, Any]) -> dict[str, Any]:
     return filled
 
 
+def _trained_scaling(spec: dict[str, Any] | str) -> dict[str, tuple[Any, Any]]:
+    """Target statistics for every target-scaled regression head, as training sets them.
+
+    The untrained model's placeholder scaling (times 1 plus 0) leaves nothing in an
+    ONNX graph, so the source model gets statistics a trained one would have.
+    """
+    rng = np.random.default_rng(2)
+    scaling = {}
+    for out in comparable(spec)["outputs"]:
+        mode = target_scaling(out)
+        if mode:
+            scale = rng.uniform(0.5, 3.0, out["units"])
+            offset = rng.normal(size=out["units"]) if mode == "standardize" else np.zeros(out["units"])
+            scaling[out["name"]] = (scale, offset)
+    return scaling
+
+
 def _onnx_of(spec: dict[str, Any] | str, folder: Path) -> tuple[Path, Any]:
     """A trained-looking model of the spec, exported to ONNX through a run folder."""
-    model = build_model(spec)
+    model = build_model(spec, target_scaling=_trained_scaling(spec))
     perturb(model)
     model.save(folder / "source.keras")
     run = write_run(import_model(folder / "source.keras"), folder / "keras_run")
@@ -171,7 +189,8 @@ def test_pytorch_style_graph_with_batch_normalization(tmp_path: Path) -> None:
     ]
     path = _save(nodes, [_io("input", 5)], [_io("probabilities", 4)], w, tmp_path / "torch.onnx")
     spec = import_model(path).spec
-    assert spec["inputs"] == [{"name": "input", "shape": [5]}]
+    # No normalization step in the graph: the input says so (the spec's default normalizes inputs).
+    assert spec["inputs"] == [{"name": "input", "shape": [5], "normalize": False}]
     assert spec["network"] == {
         "topology": "sequential",
         "layers": [
@@ -203,7 +222,35 @@ def test_folded_batch_normalization_and_skl2onnx_style_matmul_add(tmp_path: Path
     path = _save(nodes, [_io("X", 3)], [_io("variable", 2)], w, tmp_path / "skl.onnx")
     spec = import_model(path).spec
     assert spec["network"]["layers"] == [{"type": "dense", "units": 8, "activation": "tanh"}]
-    assert spec["outputs"] == [{"name": "variable", "task": "regression", "units": 2}]
+    # No Mul/Add after the output layer: no target scaling (the spec's default scales regression targets).
+    assert spec["outputs"] == [{"name": "variable", "task": "regression", "units": 2, "normalize": False}]
+    _check_onnx_weights(path, tmp_path)
+
+
+def test_mul_add_after_a_linear_output_is_its_target_scaling(tmp_path: Path) -> None:
+    """A per-unit Mul + Add after the output layer reads as target standardization, with its values."""
+    rng = np.random.default_rng(3)
+    w = {
+        "W1": rng.normal(size=(3, 8)),
+        "b1": rng.normal(size=8),
+        "W2": rng.normal(size=(8, 2)),
+        "b2": rng.normal(size=2),
+        "scale": np.array([2.5, 0.4]),
+        "offset": np.array([10.0, -3.0]),
+    }
+    nodes = [
+        helper.make_node("MatMul", ["X", "W1"], ["h"]),
+        helper.make_node("Add", ["h", "b1"], ["hb"]),
+        helper.make_node("Relu", ["hb"], ["a"]),
+        helper.make_node("MatMul", ["a", "W2"], ["o"]),
+        helper.make_node("Add", ["o", "b2"], ["raw"]),
+        helper.make_node("Mul", ["raw", "scale"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "offset"], ["price"]),
+    ]
+    path = _save(nodes, [_io("X", 3)], [_io("price", 2)], w, tmp_path / "scaled.onnx")
+    result = import_model(path)
+    assert result.spec["outputs"] == [{"name": "price", "task": "regression", "units": 2}]
+    np.testing.assert_allclose(result.target_scaling["price"][0], [2.5, 0.4], rtol=1e-6)
     _check_onnx_weights(path, tmp_path)
 
 

@@ -73,6 +73,8 @@ class Training:
     schedule: dict[str, Any] | None = None
     #: Outputs whose metrics say they are independent labels (BinaryAccuracy, multi-label AUC).
     multilabel: set[str] = field(default_factory=set)
+    #: The loss weights are a compiled model's: a target-scaled output's carries the scaling's factor.
+    compiled_loss_weights: bool = False
 
 
 @dataclass
@@ -427,8 +429,11 @@ class _Recogniser:
             out["label_format"] = "one_hot"
         elif loss and loss != TASK_LOSSES[task][0]:
             out["loss"] = loss
-        if training.loss_weights.get(name, 1.0) != 1.0:
-            out["loss_weight"] = training.loss_weights[name]
+        loss_weight = training.loss_weights.get(name, 1.0)
+        if index in self.scaling and training.compiled_loss_weights and name in training.loss_weights:
+            loss_weight = _unscaled_loss_weight(loss_weight, loss or TASK_LOSSES[task][0], self.scaling[index][0])
+        if loss_weight != 1.0:
+            out["loss_weight"] = loss_weight
         metrics = training.metrics.get(name)
         if metrics is not None and metrics != TASK_METRICS[task]:
             out["metrics"] = metrics
@@ -532,6 +537,23 @@ def _target_scaling(activation: str, rescale: GNode, units: int) -> tuple[Any, A
             "so it stays above zero"
         )
     return scale, offset
+
+
+def _unscaled_loss_weight(weight: float, loss: str, scale: Any) -> float:
+    """The spec's loss weight of a target-scaled output, whose compiled weight carries the scaling's factor.
+
+    Mirrors :func:`mlpdesigner.compile.scaled_loss`: MSE and Huber are divided by the mean
+    squared scale, other losses by the mean scale.
+    """
+    import numpy as np
+
+    scales = np.asarray(scale, dtype="float64").reshape(-1)
+    factor = 1.0 / float(np.mean(scales**2) if loss in ("mse", "huber") else np.mean(scales))
+    if factor == 1.0:
+        return weight
+    return shortest_float(
+        weight / factor, lambda c: c * factor == weight or abs(c * factor - weight) <= 1e-12 * abs(weight)
+    )
 
 
 def _range_of(activation: str, rescale: GNode) -> dict[str, Any]:

@@ -503,6 +503,7 @@ def _training(compile_config: Any, outputs: list[str], source: str, notes: list[
     for name, weight in _per_output(weights, outputs).items():
         if isinstance(weight, (int, float)) and not isinstance(weight, bool):
             training.loss_weights[name] = float(weight)
+    training.compiled_loss_weights = True
     metrics = compile_config.get("metrics")
     if isinstance(metrics, list) and len(outputs) > 1 and not any(isinstance(m, list) for m in metrics):
         metrics = {name: metrics for name in outputs}
