@@ -3,13 +3,12 @@ layer names, where subjects sit in the JSON text, and which form fields apply.""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
-from mlpdesigner.resources import example_names, example_path
-from mlpdesigner.spec import analyze, apply_patch, dumps
+from mlpdesigner.resources import example_names
+from mlpdesigner.spec import analyze, dumps
 from mlpdesigner.spec.operations import (
     SubjectIndex,
     add_input_ops,
@@ -22,20 +21,8 @@ from mlpdesigner.spec.operations import (
     topology_ops,
 )
 from mlpdesigner.spec.schemaform import field_applies, fields_for, schema_at
-
-
-def load(name: str) -> dict:
-    return json.loads(example_path(name).read_text("utf-8"))
-
-
-def applied(raw: dict, ops: list) -> dict:
-    """The spec after ``ops``; the inverse patch must restore ``raw`` exactly."""
-    before = copy.deepcopy(raw)
-    inverse = apply_patch(raw, ops)
-    after = copy.deepcopy(raw)
-    apply_patch(raw, inverse)
-    assert raw == before
-    return after
+from tests.test_operations import load
+from tests.test_operations import round_trip as applied  # the spec after ops; undo restores it exactly
 
 
 def test_sequential_to_wide_deep_and_back_keeps_the_layers() -> None:
