@@ -15,6 +15,8 @@ A run folder holds:
 ``model.keras``        the trained model (absent when the run failed)
 ``sample_inputs.npz``  up to 256 real input rows, for export checks
 ``splits.npz``         the row indices (0-based data rows) of the train, validation and test splits
+``evaluation.json``    evaluation views of the test split (confusion, ROC/PR, reliability; regression errors)
+``evaluation/``        their pictures, ``<output>.png`` and ``<output>.svg`` (absent when they could not be drawn)
 """
 
 from __future__ import annotations
@@ -49,8 +51,13 @@ CV_FILE = "cv.json"
 #: Where ``model.keras`` is written before it is renamed into place.
 PARTIAL_MODEL_FILE = ".model.partial.keras"
 
+#: The evaluation views of the test split (:mod:`mlpdesigner.evaluation`), and the folder of their pictures.
+EVALUATION_FILE = "evaluation.json"
+EVALUATION_FOLDER = "evaluation"
+
 #: Files of a finished run folder.
-RUN_FILES = (SPEC_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, INFO_FILE, SAMPLES_FILE, SPLIT_ROWS_FILE)
+RUN_FILES = (SPEC_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, INFO_FILE, SAMPLES_FILE, SPLIT_ROWS_FILE,
+             EVALUATION_FILE, EVALUATION_FOLDER)
 
 #: Metric splits of ``metrics.json``.
 SPLITS = ("train", "validation", "test")

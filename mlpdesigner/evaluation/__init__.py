@@ -7,7 +7,7 @@ ordinary run folder, so each gets its own evaluation of its test fold.
 
 No Qt and no TensorFlow here: :func:`evaluate_outputs` takes predictions
 (from Keras, or from any other runtime), :func:`write_evaluation` stores them,
-and the pictures are drawn by :mod:`mlpdesigner.evaluation.figures`
+and the pictures (in the run's ``evaluation/`` folder) are drawn by :mod:`mlpdesigner.evaluation.figures`
 (matplotlib, imported only there). Drawing that fails leaves the data in place
 and says why in ``figures_error``; it never fails the run.
 
@@ -15,7 +15,7 @@ and says why in ``figures_error``; it never fails the run.
 
     {"format": 1, "split": "test", "rows": N,
      "outputs": {name: {"task": ..., ...}},           # see mlpdesigner.evaluation.metrics
-     "figures": {name: {"png": "evaluation-<name>.png", "svg": "evaluation-<name>.svg"}},
+     "figures": {name: {"png": "evaluation/<name>.png", "svg": "evaluation/<name>.svg"}},
      "figures_error": null}
 """
 
@@ -29,16 +29,15 @@ from typing import Any
 import numpy as np
 
 from .. import runfolder
-from ..runfolder import RunFolderError
+from ..runfolder import EVALUATION_FILE, EVALUATION_FOLDER, RunFolderError
 from .metrics import multilabel, regression_summary, single_label
 
-EVALUATION_FILE = "evaluation.json"
 FORMAT = 1
 
 
 def figure_stem(output: str) -> str:
-    """The file name (without extension) of an output's picture in the run folder."""
-    return "evaluation-" + re.sub(r"[^A-Za-z0-9_-]", "_", output)
+    """The path (relative to the run folder, without extension) of an output's picture."""
+    return f"{EVALUATION_FOLDER}/" + re.sub(r"[^A-Za-z0-9_-]", "_", output)
 
 
 def evaluate_outputs(outputs: list[dict[str, Any]], truth: dict[str, np.ndarray],

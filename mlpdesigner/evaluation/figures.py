@@ -44,6 +44,7 @@ def _save(figure: Any, run_dir: Path, stem: str) -> dict[str, str]:
     plt = _pyplot()
     files = {}
     try:
+        (run_dir / stem).parent.mkdir(exist_ok=True)
         for kind in ("png", "svg"):
             buffer = io.BytesIO()
             figure.savefig(buffer, format=kind, dpi=DPI, metadata={"Date": None} if kind == "svg" else None)

@@ -13,12 +13,14 @@
     K-fold cross-validation (:mod:`mlpdesigner.train.crossval`): one run folder
     per fold under one parent folder, ``cv.json`` there, and the test metrics'
     mean ± std on the terminal.
-``mlpdesigner evaluate RUN_DIR [--data FILE] [--json]``
+``mlpdesigner evaluate RUN_DIR [--data FILE] [--json] [--views]``
     Metrics on the run's test split (the rows stored in the run's ``splits.npz``;
     for older runs, recomputed from the split settings), or on every row of ``--data``. A run whose
     ``run.json`` still says ``running`` is refused (exit 2): still training, or
     interrupted when its process is gone (killed, crashed, out of memory).
     When the run's data file is gone, the error says so and asks for ``--data``.
+    ``--views`` also writes the evaluation views of the test split into the run
+    folder again (``evaluation.json`` and its pictures; :mod:`mlpdesigner.evaluation`).
 ``mlpdesigner predict RUN_DIR --data FILE -o OUT.csv``
     One row per data row. Columns per output: regression ``name`` (one unit)
     or ``name_<i>``; binary ``name`` (the predicted label) and
@@ -281,6 +283,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .runner import evaluate_split
 
     require_data_file(args.data)
+    if getattr(args, "views", False) and args.data:
+        raise UserError("--views with --data: Expected one of them. --views recomputes the run's own views on its "
+                        "test split; --data evaluates another file without changing the run folder.")
     run, spec, info = open_run(args.run)
     data_file = spec.data_file()
     if not args.data and data_file is not None and not data_file.is_file():
@@ -319,6 +324,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         outputs = (spec.filled or {})["outputs"]
         scaling = target_statistics(spec, training_rows.y)
         report["baseline"] = baseline_metrics(outputs, training_rows.y, split.y, scaling) or {}
+    if getattr(args, "views", False):
+        report["views"] = write_views(run, spec, model, split, dataset.classes, info.seed or 0)
     if getattr(args, "json", False):
         print(json.dumps(report, indent=2))
     else:
@@ -329,6 +336,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
             constant = f"   (constant predictor: {baseline[key]:.6g})" if key in baseline else ""
             print(f"  {key:<24s} {value:.6g}{constant}")
     return 0
+
+
+def write_views(run: Path, spec: Spec, model: Any, split: Any, classes: dict[str, Any], seed: int) -> dict[str, Any]:
+    """``evaluate --views``: the evaluation views of the run's test split, written into the run folder again."""
+    from ..evaluation import EVALUATION_FILE, evaluate_outputs, predict_outputs, write_evaluation
+
+    outputs = spec.checked()[0]["outputs"]
+    predictions = predict_outputs(model, split.x, [o["name"] for o in outputs])
+    views = evaluate_outputs(outputs, split.y, predictions, classes, seed=seed)
+    try:
+        record = write_evaluation(run, views, split="test", rows=split.rows)
+    except OSError as exc:
+        raise UserError(f"{run}: cannot write {EVALUATION_FILE}: {exc.strerror or exc}") from None
+    if record["figures_error"]:
+        print(f"warning: the evaluation pictures could not be drawn: {record['figures_error']}", file=sys.stderr)
+    files = [EVALUATION_FILE, *(f for kinds in record["figures"].values() for f in kinds.values())]
+    print(f"Wrote {', '.join(files)} to {run}", file=sys.stderr)
+    return {"file": str(run / EVALUATION_FILE), "figures": record["figures"], "figures_error": record["figures_error"]}
 
 
 def prediction_columns(spec: Spec, info: RunInfo, predictions: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -60,6 +60,7 @@ import numpy as np
 from .. import runfolder
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import ExitCode, UserError
+from ..evaluation import record_run
 from ..runfolder import RunInfo, RunStatus
 from ..spec import Spec, analyze, dumps, load_spec
 from ..spec.paths import relative_path
@@ -620,6 +621,8 @@ def finish(prepared: Prepared, run_dir: Path, info: RunInfo, status: RunStatus, 
                 for name, split in prepared.dataset.splits.items()
             }
             metrics["baseline"] = split_baselines(prepared.filled["outputs"], prepared.dataset)
+            if why_no_views := record_run(run_dir, prepared.model, prepared.dataset, prepared.filled, settings.seed):
+                info.warnings.append(why_no_views)
     except Exception as exc:  # noqa: BLE001
         status, reason = RunStatus.FAILED, f"saving or evaluating the model failed: {type(exc).__name__}: {exc}"
         if is_out_of_memory(exc):
