@@ -142,6 +142,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    path = write_report(args.run, args.output)
+    print(f"Wrote {path}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .export.cli import run_export
 
@@ -270,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--data", metavar="FILE", required=True)
     p.add_argument("-o", "--output", metavar="OUT.csv", required=True)
+
+    p = add("report", cmd_report, "one self-contained HTML page about a run: design, data, curves, metrics, views")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("-o", "--output", metavar="OUT.html", required=True)
 
     p = add("export", cmd_export, "export a spec or run to ONNX, .keras or Python code")
     p.add_argument("source", metavar="SOURCE", help="a spec file (untrained weights) or a run folder")

@@ -95,6 +95,7 @@ def _bad_input_cases(tmp_path: Path, run: Path) -> list[tuple[list[str], str]]:
         (["export", invalid, "--format", "onnx", "-o", str(tmp_path / "m.onnx")], "/outputs/0/units"),
         (["evaluate", str(run), "--data", str(tmp_path / "nope.csv")], "--data"),
         (["evaluate", str(tmp_path / "no-run")], "Run folder not found"),
+        (["report", str(tmp_path / "no-run"), "-o", str(tmp_path / "r.html")], "Run folder not found"),
         (["predict", str(run), "--data", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "p.csv")], "--data"),
         (["predict", str(run), "--data", str(tmp_path), "-o", str(tmp_path / "p.csv")], "not a file"),
     ]
@@ -132,6 +133,11 @@ def test_exit_codes_of_every_command(tmp_path: Path, fake_run: Path, capsys: pyt
             ([FLOWERS, "--format", "python", "-o", str(tmp_path / "m.py")], 0),
             ([invalid, "--format", "python", "-o", str(tmp_path / "m.py")], 2),
             ([missing, "--format", "keras", "-o", str(tmp_path / "m.keras")], 2),
+        ],
+        "report": [
+            ([str(fake_run), "-o", str(tmp_path / "r.html")], 0),
+            ([str(tmp_path / "no-run"), "-o", str(tmp_path / "r.html")], 2),
+            ([str(fake_run), "-o", str(tmp_path)], 2),
         ],
         "gui": [([missing], 2), ([invalid], 2)],
         "demo": [(["--out", str(fake_run)], 2)],
@@ -172,6 +178,7 @@ def test_every_command_maps_errors_to_the_same_codes(
         "predict": ["run", "--data", "d.csv", "-o", "p.csv"],
         "export": ["x.json", "--format", "onnx", "-o", "m.onnx"],
         "import": ["m.keras", "-o", "x.json"],
+        "report": ["run", "-o", "r.html"],
     }.get(command, [])
     invalid = SpecError([Problem("error", "E202", "/", "'outputs' is a required property")], "x.json")
     cases: list[tuple[BaseException, int, str]] = [
