@@ -67,11 +67,15 @@ def _design(run: Path) -> dict[str, Any]:
     }
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _metric_table(metrics: dict[str, Any]) -> dict[str, Any]:
     splits = [s for s in runfolder.SPLITS if isinstance(metrics.get(s), dict)]
-    baseline = metrics.get("baseline") if isinstance(metrics.get("baseline"), dict) else {}
+    baseline: dict[str, Any] = _mapping(metrics.get("baseline"))
     baseline_split = "test" if isinstance(baseline.get("test"), dict) else "validation"
-    constant = baseline.get(baseline_split) if isinstance(baseline.get(baseline_split), dict) else {}
+    constant = _mapping(baseline.get(baseline_split))
     keys: list[str] = []
     for split in splits:
         keys += [k for k in metrics[split] if k not in keys]
@@ -116,12 +120,12 @@ def _evaluation(run: Path) -> dict[str, Any] | None:
     views = read_evaluation(run)
     if views is None:
         return None
-    figures = views.get("figures") if isinstance(views.get("figures"), dict) else {}
+    figures = _mapping(views.get("figures"))
     outputs = []
     for name, view in (views.get("outputs") or {}).items():
         if not isinstance(view, dict):
             continue
-        files = figures.get(name) if isinstance(figures.get(name), dict) else {}
+        files = _mapping(figures.get(name))
         outputs.append({
             "name": str(name),
             "view": view,
