@@ -43,6 +43,7 @@ from ..runevents import (
 from ..runfolder import RunRecord, RunStatus, read_history, scan_runs
 from ..train.baseline import not_better_than_baseline
 from .document import Document
+from .evaluation_view import EvaluationView, views_folder
 from .run_control import RunController
 from .training import TrainingRun
 
@@ -297,6 +298,11 @@ class TrainView(QWidget):
         self.banner.hide()
 
         self.curves = CurvesView(self)
+        self.evaluation = EvaluationView(self)
+        self.views = QTabWidget(self)
+        self.views.setObjectName("result_views")
+        self.views.addTab(self.curves, "Curves")
+        self.views.addTab(self.evaluation, "Evaluation")
         self.metrics_table = QTableWidget(0, 5, self)
         self.metrics_table.setObjectName("final_metrics")
         self.metrics_table.setHorizontalHeaderLabels(["Metric", "Train", "Validation", "Test", "Constant"])
@@ -374,7 +380,7 @@ class TrainView(QWidget):
         side.setStretchFactor(0, 3)
         side.setStretchFactor(1, 2)
         main = QSplitter(Qt.Orientation.Vertical, self)
-        main.addWidget(self.curves)
+        main.addWidget(self.views)
         main.addWidget(side)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
@@ -479,6 +485,7 @@ class TrainView(QWidget):
         # Also without an epoch (a run that failed at once): the caption must not keep saying "(running)".
         self.curves.show_runs([(label, state.series() if state.history else {})])
         self.show_final_metrics(state.final_metrics)
+        self.evaluation.show_runs([(state.run_dir.name, state.run_dir)] if state.run_dir else [])
         color = STATUS_COLORS.get(state.status, "#374151")
         self.log.appendPlainText(f"Run {state.status}" + (f": {state.reason}" if state.reason else ""))
         if state.status is RunStatus.FAILED:
@@ -600,6 +607,8 @@ class TrainView(QWidget):
         else:
             self.curves.show_runs([(f"{record.name} ({plain_status(record.status)})", read_history(record.path))])
         self.show_final_metrics(record.metrics)
+        fold = " (fold 1)" if record.cv is not None else ""
+        self.evaluation.show_runs([(record.name + fold, views_folder(record))])
 
     def compare_selected(self) -> None:
         """Overlay the curves of the first two selected runs."""
@@ -608,6 +617,7 @@ class TrainView(QWidget):
             return
         self.curves.show_runs([(f"run of {record.started_text} ({plain_status(record.status)})",
                                 read_history(record.path)) for record in records])
+        self.evaluation.show_runs([(f"{RUN_LETTERS[i]}: {r.name}", views_folder(r)) for i, r in enumerate(records)])
 
     def open_selected_folder(self) -> None:
         path = self.selected_run_dir()
