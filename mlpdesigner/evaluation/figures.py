@@ -148,7 +148,7 @@ def _regression(view: dict[str, Any], name: str) -> Any:
         residual = [a - p for a, p in zip(actual, predicted)]
         label = f"{name}[{u}]" if len(view["units"]) > 1 else name
         ax = axes[u, 0]
-        ax.scatter(actual, predicted, s=8, alpha=0.5)
+        ax.scatter(actual, predicted, s=8, alpha=0.5, rasterized=True)
         if actual:
             low, high = min(min(actual), min(predicted)), max(max(actual), max(predicted))
             ax.plot([low, high], [low, high], color="#9ca3af", linestyle="--", linewidth=1)
@@ -157,7 +157,7 @@ def _regression(view: dict[str, Any], name: str) -> Any:
         ax.set_xlabel("actual")
         ax.set_ylabel("predicted")
         ax = axes[u, 1]
-        ax.scatter(predicted, residual, s=8, alpha=0.5)
+        ax.scatter(predicted, residual, s=8, alpha=0.5, rasterized=True)
         ax.axhline(0.0, color="#9ca3af", linestyle="--", linewidth=1)
         ax.set_title(f"Residuals (MAE {unit['mae']:.4g}, RMSE {unit['rmse']:.4g})" if unit["mae"] is not None
                      else "Residuals")
