@@ -23,6 +23,8 @@ ANNOTATED_CLASSES = 12
 #: Regression units drawn per output.
 MAX_UNITS = 4
 DPI = 100
+#: Metrics drawn in the training curves (the rest are in history.csv).
+MAX_CURVE_PANELS = 9
 
 
 def _pyplot() -> Any:
@@ -197,7 +199,7 @@ def training_curves(history: dict[str, list[float | None]]) -> tuple[bytes, byte
     bases = [k for k in history if k != "epoch" and not k.startswith("val_") and k not in ("lr", "learning_rate")]
     if not epochs or not bases:
         return None
-    bases = bases[:6]
+    bases = sorted(bases, key=lambda key: key != "loss")[:MAX_CURVE_PANELS]  # the total loss first
     plt = _pyplot()
     columns = min(3, len(bases))
     rows = -(-len(bases) // columns)
