@@ -591,8 +591,8 @@ class MainWindow(QMainWindow):
     def stop_children(self) -> list[Any]:
         """Ask the running training to stop (gracefully, killed after a timeout) and kill an export.
 
-        Returns at once: the children end in the background and emit ``finished`` (the controller's own
-        ``stop_children`` waits for them, which would freeze the window).
+        Returns at once: the children end in the background and emit ``finished`` (waiting for them
+        here would freeze the window).
         """
         children = self.running_children()
         for child in children:
@@ -635,6 +635,7 @@ class MainWindow(QMainWindow):
             self._layout_restored = True
             self.default_dock_sizes()
         QTimer.singleShot(0, self.ensure_usable_docks)
+        self.runs.warm_up_soon()  # TensorFlow loads in a worker process while the user looks at the design
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
@@ -678,6 +679,7 @@ class MainWindow(QMainWindow):
             if not self.maybe_save():
                 event.ignore()
                 return
+        self.runs.shutdown()  # the idle warm worker is killed, not waited for
         if children:
             # Close again once every child has ended; the window stays responsive meanwhile.
             self._close_requested_at = self.document.undo_stack.index()

@@ -3,8 +3,9 @@
 The training view, the main window and the export dialog all go through
 :class:`RunController`: it decides whether the design can train (no errors,
 data mapped, saved), writes a temporary copy of unsaved edits for a child to
-read, names the run folder, and stops every child when the window closes.
-The views only show what happens.
+read, names the run folder, and hands the children's jobs to the warm worker
+(:mod:`mlpdesigner.gui.warm_worker`) when one is ready. The views only show
+what happens.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from ..spec import dumps
 from ..spec.paths import resolve_path
 from .document import Document
 from .training import ExportRun, TrainingRun
+from .warm_worker import WarmWorker
 
 
 class RunController(QObject):
-    """The designer's start policy for training and export children, and their shutdown."""
+    """The designer's start policy for training and export children, and its warm worker."""
 
     #: Emitted when a training child has started (the TrainingRun).
     run_started = Signal(object)
@@ -41,6 +43,21 @@ class RunController(QObject):
         #: The folder the latest training child writes (``train --out``).
         self.run_dir: Path | None = None
         self.export: ExportRun | None = None
+        #: The warm worker the children's jobs go to when it is ready (started by :meth:`warm_up_soon`).
+        self.worker = WarmWorker(busy=lambda: self.busy, parent=self)
+
+    @property
+    def busy(self) -> bool:
+        """True while a training or export child runs."""
+        return self.training or (self.export is not None and self.export.running)
+
+    def warm_up_soon(self) -> None:
+        """Start the warm worker in the background (the window is up); nothing when it runs or is turned off."""
+        self.worker.start_soon()
+
+    def shutdown(self) -> None:
+        """The window closes: end the idle warm worker, start no other (returns at once)."""
+        self.worker.shutdown()
 
     @property
     def training(self) -> bool:
@@ -115,7 +132,8 @@ class RunController(QObject):
         doc = self.document
         run_dir = new_run_dir(root, doc.spec.name or "design")
         argv = train_command(spec_path, run_dir, epochs)
-        self.run = TrainingRun(argv, cwd=doc.path.parent if doc.path else None, cleanup=cleanup, parent=self)
+        self.run = TrainingRun(argv, cwd=doc.path.parent if doc.path else None, cleanup=cleanup, parent=self,
+                               worker=self.worker)
         self.run_dir = run_dir
         return self.run
 
@@ -143,18 +161,5 @@ class RunController(QObject):
             if prepared is None:
                 return "Save the design first: the untrained export reads it from its file."
             source, cleanup = prepared
-        self.export = ExportRun(argv_for(source), cleanup=cleanup, parent=self)
+        self.export = ExportRun(argv_for(source), cleanup=cleanup, parent=self, worker=self.worker)
         return self.export
-
-    def stop_children(self, timeout_ms: int = 10_000) -> None:
-        """End a running training (gracefully, then killed) and a running export before the window closes."""
-        run = self.run
-        if run is not None and run.running:
-            run.stop()
-            if not run.process.waitForFinished(timeout_ms):
-                run.process.kill()
-                run.process.waitForFinished(2000)
-        export = self.export
-        if export is not None and export.running:
-            export.process.kill()
-            export.process.waitForFinished(2000)

@@ -1,7 +1,10 @@
 """Child processes of the designer: a training run and an export, each a ``QProcess`` (never the GUI thread).
 
 The designer never imports TensorFlow: ``python -m mlpdesigner train|export``
-does, in a child that a crash or out-of-memory takes down alone.
+does, in a child that a crash or out-of-memory takes down alone. When the
+designer's warm worker (:mod:`mlpdesigner.gui.warm_worker`) is ready, the
+child is that worker, which has loaded TensorFlow already; it is read, stopped
+and killed exactly like a fresh child.
 """
 
 from __future__ import annotations
@@ -9,17 +12,21 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from ..runevents import LineBuffer, TrainingState, child_environment
 
+if TYPE_CHECKING:
+    from .warm_worker import WarmWorker
+
 #: Milliseconds a stopped run gets to finish its batch and write the run folder before it is killed.
 STOP_TIMEOUT_MS = 15_000
 
 
-def _process(argv: Sequence[str], cwd: str | os.PathLike[str] | None, parent: QObject) -> QProcess:
+def new_process(argv: Sequence[str], cwd: str | os.PathLike[str] | None, parent: QObject | None) -> QProcess:
+    """A ``QProcess`` for ``argv`` (not started) with the child environment and separate stdout and stderr."""
     process = QProcess(parent)
     process.setProgram(argv[0])
     process.setArguments(list(argv[1:]))
@@ -37,23 +44,47 @@ class _Child(QObject):
     """What a training and an export child share: the process, its temporary files, its end."""
 
     def __init__(self, argv: Sequence[str], cwd: str | os.PathLike[str] | None, cleanup: Sequence[Path],
-                 parent: QObject | None) -> None:
+                 parent: QObject | None, worker: WarmWorker | None = None) -> None:
         super().__init__(parent)
         self.argv = list(argv)
+        self.cwd = cwd
         self.cleanup = list(cleanup)
-        self.process = _process(self.argv, cwd, self)
+        #: Where a ready warm worker comes from (None: always a fresh child).
+        self.worker = worker
+        #: The warm worker's pid when the job went to it; None for a fresh child.
+        self.worker_pid: int | None = None
+        self.process = new_process(self.argv, cwd, self)
         self._done = False
 
     @property
     def running(self) -> bool:
         return not self._done
 
+    def _connect(self, process: QProcess) -> None:
+        """Connect the process's signals to this child (a subclass's readers)."""
+
     def start(self) -> None:
-        """Start the child (returns at once)."""
-        self.process.start()
+        """Start the child, or hand its job to the ready warm worker (returns at once)."""
+        warm = self.worker.take(self.argv, self.cwd) if self.worker is not None else None
+        if warm is None:
+            self.process.start()
+            return
+        fresh, self.process = self.process, warm
+        fresh.deleteLater()
+        warm.setParent(self)
+        self.worker_pid = warm.processId()
+        self._connect(warm)
+        self._on_worker()
+
+    def _on_worker(self) -> None:
+        """The job went to the warm worker (a subclass may say so)."""
 
     def _mark_done(self) -> bool:
-        """Mark the child ended and remove its temporary files; False when it had ended already."""
+        """Mark the child ended and remove its temporary files; False when it had ended already.
+
+        A warm worker is started again (after a job on it, that worker is gone; after a fresh child,
+        none was started while it ran).
+        """
         if self._done:
             return False
         self._done = True
@@ -62,6 +93,8 @@ class _Child(QObject):
                 path.unlink()
             except OSError:
                 pass
+        if self.worker is not None:
+            self.worker.start_soon()
         return True
 
 
@@ -77,8 +110,8 @@ class TrainingRun(_Child):
 
     def __init__(self, argv: Sequence[str], *, cwd: str | os.PathLike[str] | None = None,
                  stop_timeout_ms: int = STOP_TIMEOUT_MS, cleanup: Sequence[Path] = (),
-                 parent: QObject | None = None) -> None:
-        super().__init__(argv, cwd, cleanup, parent)
+                 parent: QObject | None = None, worker: WarmWorker | None = None) -> None:
+        super().__init__(argv, cwd, cleanup, parent, worker)
         self.state = TrainingState()
         self.stop_timeout_ms = stop_timeout_ms
         self._stdout = LineBuffer()
@@ -86,10 +119,16 @@ class TrainingRun(_Child):
         self.kill_timer = QTimer(self)
         self.kill_timer.setSingleShot(True)
         self.kill_timer.timeout.connect(self._kill)
-        self.process.readyReadStandardOutput.connect(self._read_stdout)
-        self.process.readyReadStandardError.connect(self._read_stderr)
-        self.process.finished.connect(self._finished)
-        self.process.errorOccurred.connect(self._error)
+        self._connect(self.process)
+
+    def _connect(self, process: QProcess) -> None:
+        process.readyReadStandardOutput.connect(self._read_stdout)
+        process.readyReadStandardError.connect(self._read_stderr)
+        process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._error)
+
+    def _on_worker(self) -> None:
+        self.log_line.emit(f"Running on the warm worker (process {self.worker_pid}; TensorFlow already loaded).")
 
     def stop(self) -> None:
         """Ask the run to stop after its current batch (SIGTERM); kill it if it has not ended in time."""
@@ -153,11 +192,15 @@ class ExportRun(_Child):
     finished = Signal(object)
 
     def __init__(self, argv: Sequence[str], *, cwd: str | os.PathLike[str] | None = None,
-                 cleanup: Sequence[Path] = (), parent: QObject | None = None) -> None:
-        super().__init__(argv, cwd, cleanup, parent)
+                 cleanup: Sequence[Path] = (), parent: QObject | None = None,
+                 worker: WarmWorker | None = None) -> None:
+        super().__init__(argv, cwd, cleanup, parent, worker)
         self.result: tuple[int | None, str, str] | None = None
-        self.process.finished.connect(self._finished)
-        self.process.errorOccurred.connect(self._error)
+        self._connect(self.process)
+
+    def _connect(self, process: QProcess) -> None:
+        process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._error)
 
     def _finished(self, exit_code: int, exit_status: Any) -> None:
         stdout = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", errors="replace")

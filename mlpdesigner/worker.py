@@ -1,0 +1,114 @@
+"""A warm worker: a process that loads TensorFlow ahead of time, then runs ONE command-line job and exits.
+
+The designer starts ``python -m mlpdesigner.worker`` in the background once its
+window is up; when the user trains or exports, the job goes to this process,
+whose TensorFlow import and device set-up are already done. After the job the
+worker exits (the designer starts a fresh one): every job gets a clean process,
+and the memory TensorFlow and the data took is returned to the system.
+
+Protocol (one line each, UTF-8 JSON):
+
+- stdout, once the imports are done: ``{"event": "worker_ready", "pid": N, "seconds": S}``.
+- stdin, the job: ``{"argv": ["train", "SPEC", "--progress", "jsonl", ...], "cwd": "/folder"}`` -
+  the arguments of ``mlpdesigner`` (without the program) and the working folder.
+
+From then on the process is that command: the same stdout (the jsonl events),
+stderr, signal handling (SIGTERM stops a run after its batch) and exit code as
+``python -m mlpdesigner ARGV`` in ``cwd``. End of input before a job ends the
+worker quietly (the designer closed, or died).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import ExitCode
+
+#: The event a worker prints when it is warm.
+READY_EVENT = "worker_ready"
+
+
+def warm_up() -> None:
+    """Import what train and export need (TensorFlow, Keras, pandas, the project's modules) and set up devices."""
+    from . import tfenv
+
+    tfenv.quiet()
+    import tensorflow as tf
+
+    from . import cli  # noqa: F401
+    from .export import cli as export_cli  # noqa: F401
+    from .train import cli as train_cli  # noqa: F401
+    from .train import data, runner  # noqa: F401
+
+    tf.constant(0.0).numpy()  # the device set-up happens on the first operation
+    _trace_once()
+
+
+def _trace_once() -> None:
+    """Fit a tiny model for one epoch and forget it: the first ``fit`` of a process pays one-time tracing costs
+    (about half of a small design's first epoch), which this moves out of the user's run.
+
+    ``clear_session`` afterwards resets Keras' global state (layer names, the default graph), so the
+    job's model is built as in a fresh process (the tests compare a warm run's history with a fresh one's).
+    """
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    x, y = np.zeros((8, 3), "float32"), np.zeros((8, 1), "float32")
+    model.fit(x, y, validation_data=(x[:4], y[:4]), epochs=1, batch_size=4, verbose=0)
+    del model
+    keras.backend.clear_session()
+
+
+def parse_job(line: str) -> tuple[list[str], str | None]:
+    """The CLI arguments and working folder of a job line; ValueError saying what was expected."""
+    try:
+        job: Any = json.loads(line)
+    except ValueError as exc:
+        raise ValueError(f"the job line is not JSON ({exc}). Expected {{\"argv\": [...], \"cwd\": ...}}") from None
+    argv = job.get("argv") if isinstance(job, dict) else None
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise ValueError(f"Expected the job's \"argv\" to be a non-empty list of strings. Received: {argv!r}")
+    cwd = job.get("cwd")
+    if cwd is not None and not isinstance(cwd, str):
+        raise ValueError(f"Expected the job's \"cwd\" to be a folder name or null. Received: {cwd!r}")
+    return argv, cwd
+
+
+def job_line(argv: Sequence[str], cwd: str | os.PathLike[str] | None) -> bytes:
+    """The line that hands a job to a warm worker."""
+    return (json.dumps({"argv": list(argv), "cwd": None if cwd is None else os.fspath(cwd)}) + "\n").encode("utf-8")
+
+
+def main() -> int:
+    """Warm up, say so, wait for one job and run it as the ``mlpdesigner`` command would."""
+    started = time.perf_counter()
+    warm_up()
+    ready = {"event": READY_EVENT, "pid": os.getpid(), "seconds": round(time.perf_counter() - started, 3)}
+    sys.stdout.write(json.dumps(ready) + "\n")
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return int(ExitCode.OK)
+    try:
+        argv, cwd = parse_job(line)
+        if cwd is not None:
+            os.chdir(cwd)
+    except (ValueError, OSError) as exc:
+        print(f"error: the warm worker cannot run its job: {exc}", file=sys.stderr)
+        return int(ExitCode.BAD_INPUT)
+    from .cli import main as cli_main
+
+    sys.argv = ["mlpdesigner", *argv]
+    return cli_main(argv)
+
+
+if __name__ == "__main__":  # python -m mlpdesigner.worker
+    raise SystemExit(main())
