@@ -89,3 +89,21 @@ def close_clean(window: MainWindow) -> None:
     """Mark the window saved so closing it in teardown asks nothing."""
     window.document.undo_stack.setClean()
     window.document._forced_dirty = False
+
+
+def open_data_tab(qtbot: Any, window: MainWindow) -> Any:
+    """Show the window and click its Data tab, as a person does; wait until the data file has been read.
+
+    The designer reads the data file only when the Data tab is first shown (issue 18), on a worker thread.
+    """
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window.show()
+    qtbot.waitExposed(window)
+    bar = window.tabs.tabBar()
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(window.tabs.indexOf(window.data_tab)).center())
+    assert window.tabs.currentWidget() is window.data_tab
+    tab = window.data_tab
+    qtbot.waitUntil(lambda: tab.active and tab.pending_key is None, timeout=60_000)
+    return tab

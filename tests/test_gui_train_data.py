@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from gui_helpers import ScriptedDialogs, close_clean, make_window  # noqa: E402
+from gui_helpers import ScriptedDialogs, close_clean, make_window, open_data_tab  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 from mlpdesigner.resources import data_path  # noqa: E402
@@ -48,6 +48,7 @@ def test_map_columns_infer_the_task_and_undo(qtbot, tmp_path) -> None:
     assert "No data yet" in tab.path_label.text()
     window.dialogs.data_files.append(str(csv))
     assert tab.choose_file()
+    assert tab.wait_for_read()  # the file is read on a worker thread (issue 18)
     doc = window.document
     assert doc.raw["data"] == {"path": "../data/flowers.csv", "columns": {}}
     assert tab.preview.columnCount() == 5 and tab.preview.rowCount() == 20
@@ -109,7 +110,7 @@ def test_data_advice_and_its_fix(qtbot, tmp_path) -> None:
     spec = tmp_path / "patients.json"
     spec.write_text(json.dumps(raw), "utf-8")
     window = make_window(qtbot, tmp_path, file=spec)
-    tab = window.data_tab
+    tab = open_data_tab(qtbot, window)  # the file is read when the Data tab is first shown (issue 18)
     found = {(a.kind, a.column) for a in tab.advice}
     assert {("missing", "age"), ("constant", "dose"), ("constant", "site"), ("non_numeric", "site"),
             ("id_column", "patient_id"), ("imbalance", "outcome")} <= found
@@ -138,6 +139,7 @@ def test_missing_or_unreadable_file_is_reported(qtbot, tmp_path) -> None:
     spec = tmp_path / "lost.json"
     spec.write_text(json.dumps(raw), "utf-8")
     window = make_window(qtbot, tmp_path, file=spec)
+    open_data_tab(qtbot, window)
     assert "Data file not found" in window.data_tab.preview_caption.text()
     assert window.data_tab.preview.rowCount() == 0 and window.data_tab.advice == []
     close_clean(window)
@@ -178,7 +180,7 @@ def test_data_tab_lists_the_checks_on_the_split_data(qtbot, tmp_path) -> None:
     spec = tmp_path / "visits.json"
     spec.write_text(json.dumps(raw), "utf-8")
     window = make_window(qtbot, tmp_path, file=spec)
-    tab = window.data_tab
+    tab = open_data_tab(qtbot, window)
     texts = [tab.advice_tree.topLevelItem(i).text(1) for i in range(tab.advice_tree.topLevelItemCount())]
     assert any(t.startswith("The test split has only 8 rows") for t in texts)
     assert any("Target column 'duration'" in t and "Received: -2" in t for t in texts)

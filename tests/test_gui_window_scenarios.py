@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from gui_helpers import close_clean, make_window  # noqa: E402
+from gui_helpers import close_clean, make_window, open_data_tab  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton, QToolBar  # noqa: E402
@@ -82,6 +82,7 @@ def test_applied_normalize_fix_leaves_the_data_checks(qtbot, tmp_path) -> None:
     window = shown(qtbot, make_window(qtbot, tmp_path, file=housing_design(tmp_path / "d", inputs=raw_inputs)))
     QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     tab = window.data_tab
+    assert tab.wait_for_read()  # read on a worker thread when the tab is first shown (issue 18)
     tree = tab.advice_tree
     row = next(i for i, a in enumerate(tab.advice) if a.kind == "scale")
     item = tree.topLevelItem(row)
@@ -206,7 +207,8 @@ def test_a_template_saved_elsewhere_still_finds_its_data_and_a_lost_file_can_be_
     QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.document.path == (elsewhere / "mine.json").resolve()
     assert window.document.spec.ok, [p.message for p in window.document.spec.errors]
-    assert window.data_tab.data_file().is_file() and window.data_tab.frame is not None
+    assert window.data_tab.data_file().is_file() and window.data_tab.frame is None  # not read until shown
+    assert open_data_tab(qtbot, window).frame is not None
 
     # A design whose data file is gone: an error in Problems with a fix that locates the file.
     lost = housing_design(tmp_path / "lost")
@@ -222,6 +224,7 @@ def test_a_template_saved_elsewhere_still_finds_its_data_and_a_lost_file_can_be_
     qtbot.mouseClick(window.problems.fix_button, Qt.MouseButton.LeftButton)
     assert window.tabs.currentWidget() is window.data_tab
     assert window.document.raw["data"]["path"] == "../moved.csv"
+    assert window.data_tab.wait_for_read()
     assert window.document.spec.ok and window.data_tab.frame is not None
     close_clean(window)
 
@@ -492,6 +495,7 @@ def test_data_tab_fits_1280x800_and_maps_filtered_columns_in_one_step(qtbot, tmp
     window.resize(1280, 800)
     QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     tab = window.data_tab
+    assert tab.wait_for_read()
     QApplication.processEvents()
     # Nothing cut off: buttons as wide as their text, the advice rows as tall as their wrapped text.
     for button in tab.findChildren(QPushButton):

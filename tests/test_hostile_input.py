@@ -935,6 +935,7 @@ def test_designer_asks_before_reading_a_data_file_outside_the_design_folder(qtbo
     window.grab().save(str(tmp_path / "held.png"))
     assert "AKIAEXAMPLE" not in _all_cell_text(tab)
     qtbot.mouseClick(tab.allow_button, Qt.MouseButton.LeftButton)
+    assert tab.wait_for_read()  # read on a worker thread (issue 18)
     assert tab.frame is not None and not tab.allow_button.isVisible()
     assert "aws_access_key_id = AKIAEXAMPLE" in _all_cell_text(tab)
     close_clean(window)

@@ -3,19 +3,25 @@
 The widgets hold no state of their own: the mapping lives in the spec's
 ``data`` section and every change is an undoable document edit (see
 :mod:`mlpdesigner.data.checks` for the edits and the checks).
+
+The data file is read lazily: not when a design opens (pandas alone takes
+about a second to import), but when the tab is first shown or something needs
+the table (:meth:`DataTab.ensure_loaded`), and always on a worker thread; the
+preview, the mapping's columns and the data checks appear when the read ends.
+The Problems panel's data-file errors (a missing file, mapped columns the file
+lacks) need only the file's first line and are found when the design opens.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QRect, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -63,7 +69,7 @@ from .document import Document
 
 DATA_FILTER = "CSV files (*.csv *.tsv *.txt);;All files (*)"
 
-#: Files larger than this are read on a worker thread, so the window stays responsive.
+#: Files up to this size also get the checks on the split data (they read the file once more, on the GUI thread).
 BACKGROUND_READ_BYTES = 8 * 1024 * 1024
 NO_TARGET = "(no column)"
 
@@ -72,6 +78,38 @@ def choose_data_file(parent: QWidget, folder: str) -> str | None:
     """Ask for a CSV file (the default chooser; tests replace it)."""
     path, _ = QFileDialog.getOpenFileName(parent, "Choose training data", folder, DATA_FILTER)
     return path or None
+
+
+class _ReadRelay(QObject):
+    """Carries finished background reads to the GUI thread; one for the process, never deleted.
+
+    A read outlives the tab that asked for it when its window closes meanwhile: emitting on this object
+    is always safe, and Qt drops the queued call to a tab that is gone.
+    """
+
+    #: (file key, DataFrame or None, error or None)
+    table_read = Signal(object, object, object)
+
+
+_RELAY: _ReadRelay | None = None
+
+
+def _read_relay() -> _ReadRelay:
+    global _RELAY
+    if _RELAY is None:
+        _RELAY = _ReadRelay()
+    return _RELAY
+
+
+def _read_in_background(key: tuple[str, float], file: Path) -> None:
+    """On a worker thread: read the table and hand it to the GUI thread."""
+    try:
+        result: tuple[Any, str | None] = (read_table(file), None)
+    except UserError as exc:
+        result = (None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - e.g. MemoryError: report it, never leave "Reading…"
+        result = (None, f"{file}: cannot read it: {type(exc).__name__}: {exc}")
+    _read_relay().table_read.emit(key, *result)
 
 
 class WrappingDelegate(QStyledItemDelegate):
@@ -99,9 +137,6 @@ def _named(items: Any) -> list[dict[str, Any]]:
 class DataTab(QWidget):
     """Data file, preview, column mapping per input and output, task guess per target, advice."""
 
-    #: (file key, DataFrame or None, error or None) from a background read.
-    table_read = Signal(object, object, object)
-
     def __init__(self, document: Document, parent: QWidget | None = None,
                  chooser: Callable[[QWidget, str], str | None] = choose_data_file) -> None:
         super().__init__(parent)
@@ -113,7 +148,9 @@ class DataTab(QWidget):
         #: The file key being read in the background, and what the preview says meanwhile.
         self.pending_key: tuple[str, float] | None = None
         self.loading: str | None = None
-        self.table_read.connect(self._table_read)
+        #: False until the tab is shown or the table is needed: the file is not read before.
+        self.active = False
+        _read_relay().table_read.connect(self._table_read)
         self.feature_lists: dict[str, QListWidget] = {}
         self.target_boxes: dict[str, QComboBox] = {}
         self.target_lists: dict[str, QListWidget] = {}
@@ -234,6 +271,13 @@ class DataTab(QWidget):
             self._sized = True
             half = max(self.upper_splitter.width() // 2, 100)
             self.upper_splitter.setSizes([half, half])
+        self.ensure_loaded()
+
+    def ensure_loaded(self) -> None:
+        """Start reading the data file (in the background) if that has not happened: the tab or a check needs it."""
+        if not self.active:
+            self.active = True
+            self.sync()
 
     # ----- the data file -------------------------------------------------------------------------
     def data_file(self) -> Path | None:
@@ -261,6 +305,7 @@ class DataTab(QWidget):
         """Point the design at a CSV file (path stored relative to the spec file); one undoable edit."""
         if not self.document.editable:
             return False
+        self.active = True
         self.approved.add(str(Path(path).resolve()))  # the user chose it: no need to ask
         text = relative_data_path(path, self.document.path)
         return self.document.apply(data_file_ops(self.document.raw, text), "Choose data file")
@@ -284,6 +329,7 @@ class DataTab(QWidget):
         file = self.data_file()
         if file is not None:
             self.approved.add(str(file))
+        self.active = True
         self.reload()
 
     def _load(self) -> None:
@@ -308,28 +354,12 @@ class DataTab(QWidget):
             key, size = (str(file), -1.0), 0
         if key in (self.frame_key, self.pending_key):
             return
-        if size > BACKGROUND_READ_BYTES:
-            self.pending_key = key
-            self.frame, self.frame_key, self.load_error = None, None, None
-            self.loading = f"Reading {file.name} ({size / 1e6:,.0f} MB)…"
-
-            def work() -> None:
-                try:
-                    self.table_read.emit(key, read_table(file), None)
-                except UserError as exc:
-                    self.table_read.emit(key, None, str(exc))
-                except Exception as exc:  # noqa: BLE001 - e.g. MemoryError: report it, never leave "Reading…"
-                    self.table_read.emit(key, None, f"{file}: cannot read it: {type(exc).__name__}: {exc}")
-
-            threading.Thread(target=work, name="data-tab-read", daemon=True).start()
-            return
-        self.pending_key = self.loading = None
-        self.frame_key = key
-        try:
-            self.frame = read_table(file)
-            self.load_error = None
-        except UserError as exc:
-            self.frame, self.load_error = None, str(exc)
+        if not self.active:
+            return  # read when the tab is shown: a design opens without waiting for pandas and the file
+        self.pending_key = key
+        self.frame, self.frame_key, self.load_error = None, None, None
+        self.loading = f"Reading {file.name}" + (f" ({size / 1e6:,.0f} MB)" if size >= 1e6 else "") + "…"
+        QThreadPool.globalInstance().start(lambda: _read_in_background(key, file))
 
     def _table_read(self, key: tuple[str, float], frame: Any, error: str | None) -> None:
         """A background read finished (on the GUI thread); ignored when another file was chosen meanwhile."""
