@@ -26,6 +26,7 @@ SECTIONS = {
     "editing": ("bench.editing", "Editing latency (load + validate + summarize + lint)"),
     "training": ("bench.training", "Training throughput"),
     "startup": ("bench.startup", "Designer start"),
+    "warm_worker": ("bench.warm_worker", "Train in the designer: fresh child vs warm worker"),
     "export": ("bench.export", "Export and inference"),
     "memory": ("bench.memory", "Memory"),
     "quality": ("bench.quality", "Quality on real data (starter designs vs scikit-learn's MLP and a constant)"),

@@ -10,6 +10,13 @@ figure is the parent's clock from just before it started the process to that
 first frame. The child also reports whether ``tensorflow`` or ``keras`` is in
 ``sys.modules`` and its peak RSS (``VmHWM``).
 
+Two designs side by side (issue 18): the starter with its data file, and the
+same design with its data section removed. The designer reads the data file
+only when the Data tab is shown, so the two should open equally fast
+(``with_data_vs_without_ratio``); the child says whether pandas was imported.
+The warm worker is off in the child (it starts after the first frame anyway,
+and a child that exits at once must leave no worker behind).
+
 Side by side, as context: a bare ``python -c pass`` and
 ``python -c "import tensorflow"`` (start to exit), in fresh processes too.
 """
@@ -35,6 +42,8 @@ DESIGNER_CHILD = r"""
 import json, os, sys, time
 spec, idle = sys.argv[1], float(sys.argv[2])
 from mlpdesigner.cli import main as cli_main
+import mlpdesigner.cli as cli_module
+cli_module._has_display = lambda: True  # offscreen here: measure the window as if a display were there
 from PySide6.QtCore import QEvent, QObject, QTimer
 from mlpdesigner.gui import app as gui_app
 from mlpdesigner.gui.main_window import MainWindow
@@ -71,6 +80,7 @@ import resource
 marks.update(
     exit_code=code,
     tensorflow_imported="tensorflow" in sys.modules,
+    pandas_imported="pandas" in sys.modules,
     keras_imported="keras" in sys.modules,
     modules=len(sys.modules),
     vmhwm_kib=int(status.get("VmHWM", "0 kB").split()[0]),
@@ -92,6 +102,7 @@ def child_environment(home: Path) -> dict[str, str]:
         XDG_CACHE_HOME=str(home / "cache"),
         PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
         TF_CPP_MIN_LOG_LEVEL="3",
+        MLPDESIGNER_WARM_WORKER="0",
     )
     env.pop("PYTHONSTARTUP", None)
     return env
@@ -136,33 +147,53 @@ def python_seconds(code: str, timeout: float = 120) -> float:
         return time.perf_counter() - started
 
 
+def without_data(spec: Path, folder: Path) -> Path:
+    """A copy of ``spec`` with no data section (written into ``folder``)."""
+    raw = json.loads(spec.read_text("utf-8"))
+    raw.pop("data", None)
+    target = folder / f"{spec.stem}-no-data.json"
+    target.write_text(json.dumps(raw, indent=2), "utf-8")
+    return target
+
+
 def run(quick: bool = False) -> dict[str, Any]:
-    """Median start times (fresh processes, alternating) and whether TensorFlow was imported."""
+    """Median start times (fresh processes, alternating) with and without a data file; TensorFlow and pandas."""
     from mlpdesigner.resources import example_path
 
     spec = example_path(SPEC_NAME)
     repeats = 3 if quick else 5
-    designer_child(spec)  # warm the file cache once
-    python_seconds("import tensorflow")
-    reports: list[dict[str, Any]] = []
-    tf_times: list[float] = []
-    bare_times: list[float] = []
-    for _ in range(repeats):
-        reports.append(designer_child(spec))
-        tf_times.append(python_seconds("import tensorflow"))
-        bare_times.append(python_seconds("pass"))
+    with tempfile.TemporaryDirectory(prefix="mlpdesigner-bench-spec-") as scratch:
+        bare_spec = without_data(spec, Path(scratch))
+        designer_child(spec)  # warm the file cache once
+        designer_child(bare_spec)
+        python_seconds("import tensorflow")
+        reports: list[dict[str, Any]] = []
+        bare_reports: list[dict[str, Any]] = []
+        tf_times: list[float] = []
+        bare_times: list[float] = []
+        for index in range(repeats):
+            pair = [(reports, spec), (bare_reports, bare_spec)]
+            for collected, design in pair if index % 2 == 0 else pair[::-1]:  # order rotated
+                collected.append(designer_child(design))
+            tf_times.append(python_seconds("import tensorflow"))
+            bare_times.append(python_seconds("pass"))
     first_frame = statistics.median(r["seconds_to_first_frame"] for r in reports)
+    first_frame_no_data = statistics.median(r["seconds_to_first_frame"] for r in bare_reports)
     imports = statistics.median(r["seconds_to_imports_done"] for r in reports)
     tf_import = statistics.median(tf_times)
     return {
         "spec": f"{SPEC_NAME}.json (offscreen)",
         "repeats": repeats,
         "designer_start_to_first_frame_s": round(first_frame, 3),
+        "designer_start_to_first_frame_without_data_s": round(first_frame_no_data, 3),
+        "with_data_vs_without_ratio": round(first_frame / first_frame_no_data, 3),
         "designer_start_to_imports_done_s": round(imports, 3),
         "designer_window_build_load_show_paint_s": round(first_frame - imports, 3),
         "designer_runs_s": [round(r["seconds_to_first_frame"], 3) for r in reports],
-        "tensorflow_imported": any(r["tensorflow_imported"] for r in reports),
-        "keras_imported": any(r["keras_imported"] for r in reports),
+        "designer_runs_without_data_s": [round(r["seconds_to_first_frame"], 3) for r in bare_reports],
+        "tensorflow_imported": any(r["tensorflow_imported"] for r in reports + bare_reports),
+        "keras_imported": any(r["keras_imported"] for r in reports + bare_reports),
+        "pandas_imported": any(r["pandas_imported"] for r in reports + bare_reports),
         "modules_loaded": reports[0]["modules"],
         "python_import_tensorflow_s": round(tf_import, 3),
         "python_bare_start_s": round(statistics.median(bare_times), 3),
