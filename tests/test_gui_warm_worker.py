@@ -22,7 +22,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from mlpdesigner.gui.warm_worker import ENV_SWITCH, cli_arguments  # noqa: E402
 from mlpdesigner.resources import data_path  # noqa: E402
 from mlpdesigner.runfolder import RunStatus  # noqa: E402
-from mlpdesigner.worker import job_line, parse_job  # noqa: E402
+from mlpdesigner.worker_protocol import job_line, parse_job  # noqa: E402
 
 #: Generous: TensorFlow loads in each worker, on a shared machine.
 TIMEOUT_MS = 180_000

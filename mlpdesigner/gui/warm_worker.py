@@ -25,7 +25,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from ..runevents import LineBuffer, child_environment
-from ..worker import READY_EVENT, job_line
+from ..worker_protocol import READY_EVENT, job_line
 from .training import new_process
 
 #: The environment variable that turns the warm worker off ("0", "false", "no" or "off").
