@@ -4,8 +4,11 @@ The designer runs ``python -m mlpdesigner train SPEC --progress jsonl --out RUN_
 in a child process (see :mod:`mlpdesigner.gui.training`). Its stdout carries one
 JSON event per line (format: :mod:`mlpdesigner.train.progress`), its stderr the
 log. :class:`TrainingState` turns those lines into what the training view shows:
-progress, the per-epoch history, the final metrics, and - when the run fails -
-the run's own message.
+progress, the per-epoch history, the final metrics, the layer health records
+(``health`` events, :mod:`mlpdesigner.train.health`: kept in
+:attr:`TrainingState.health`, in the order they came) and - when the run fails -
+the run's own message. Event kinds it does not know are ignored, so older
+designers read newer children's streams.
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ class TrainingState:
     message: str | None = None  #: the failure message shown to the user
     start_info: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    health: list[dict[str, Any]] = field(default_factory=list)  #: layer health records (``health`` events)
     final_metrics: dict[str, Any] = field(default_factory=dict)
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL))
     ended: bool = False  #: an end or error event arrived
@@ -155,6 +159,10 @@ class TrainingState:
         self.eta = event.get("eta")
         row = {"epoch": self.epoch, **(event.get("metrics") or {})}
         self.history.append(row)
+
+    def _on_health(self, event: dict[str, Any]) -> None:
+        if isinstance(event.get("layers"), dict):
+            self.health.append({key: value for key, value in event.items() if key != "event"})
 
     def _on_end(self, event: dict[str, Any]) -> None:
         self.ended = True

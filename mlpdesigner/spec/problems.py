@@ -8,7 +8,8 @@ from typing import Any, Literal
 Severity = Literal["error", "warning", "info"]
 
 #: Stable problem codes. E1xx: the file; E2xx: the schema; E3xx: meaning;
-#: W4xx: design advice; I5xx: informational advice.
+#: W4xx: design advice; I5xx: informational advice; H6xx: advice from a run's layer health
+#: (:mod:`mlpdesigner.train.health`).
 CODES: dict[str, str] = {
     "E101": "file cannot be read",
     "E102": "file is not UTF-8 text",
@@ -49,6 +50,10 @@ CODES: dict[str, str] = {
     "W413": "batch larger than the training rows",
     "I501": "depth outside the typical range",
     "I502": "width outside the typical range",
+    "H601": "vanishing gradients measured in training",
+    "H602": "exploding gradients measured in training",
+    "H603": "dead ReLU units measured in training",
+    "H604": "saturated units measured in training",
 }
 
 

@@ -54,6 +54,7 @@ from ..errors import UserError
 from ..runfolder import RunInfo, RunStatus
 from ..safeio import check_output_file, csv_safe
 from ..spec import Spec, SpecError, load_spec
+from .health import print_advice
 from .progress import BarReporter, JsonlReporter, QuietReporter, Reporter, StopRequest
 
 #: The design ``mlpdesigner demo`` trains (under resources/).
@@ -186,6 +187,7 @@ def run_train(args: argparse.Namespace) -> int:
         batch_size=getattr(args, "batch_size", None),
         seed=getattr(args, "seed", None),
     )
+    print_advice(result.run_dir, sys.stderr)
     return result.exit_code
 
 

@@ -22,6 +22,13 @@ order:
     ``learning_rate``); ``elapsed`` seconds since training started; ``eta``
     the estimated seconds left for the remaining epochs (early stopping may end
     sooner).
+``{"event": "health", "epoch": E, "loss": L, "global_grad_norm": G, "layers": {name: {...}}}``
+    Layer health (:mod:`mlpdesigner.train.health`): once before the first epoch
+    (``E`` 0) and after each epoch (after that epoch's ``epoch`` event, or just
+    before it), gradient and weight norms, update ratio and activation figures
+    per dense layer, measured on a fixed batch; the same records are kept in
+    ``health.json`` in the run folder. Readers that do not know this event
+    ignore it, as they must ignore any event kind they do not know.
 ``{"event": "end", "status": ..., "reason": ..., "run_dir": ..., "metrics": {...}, "epochs_completed": n}``
     Last line of a run that started. ``status`` is ``completed`` (all epochs,
     or early stopping), ``stopped`` (SIGINT/SIGTERM: the run folder is still
@@ -64,6 +71,9 @@ class Reporter:
     def epoch(self, epoch: int, epochs: int, metrics: Metrics, elapsed: float, eta: float | None) -> None:
         """Epoch ``epoch`` of ``epochs`` finished."""
 
+    def health(self, record: dict[str, Any]) -> None:
+        """A layer health record (see :mod:`mlpdesigner.train.health`)."""
+
     def end(self, info: dict[str, Any]) -> None:
         """The run ended; the run folder is written."""
 
@@ -97,6 +107,9 @@ class JsonlReporter(Reporter):
             elapsed=round(elapsed, 3),
             eta=None if eta is None else round(eta, 3),
         )
+
+    def health(self, record: dict[str, Any]) -> None:
+        self.emit("health", **record)
 
     def end(self, info: dict[str, Any]) -> None:
         self.emit("end", **info)
