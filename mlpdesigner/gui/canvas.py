@@ -24,6 +24,7 @@ from ..spec.operations import subject_pointer
 from ..spec.plan import Node, Plan
 from ..spec.problems import split_pointer
 from .document import Document
+from .health_view import HealthModel, LayerHealthView, heat_color, paint_health
 
 BLOCK_W, BLOCK_H = 190.0, 74.0
 LANE_W, RANK_H = 230.0, 110.0
@@ -229,6 +230,15 @@ class BlockItem(QGraphicsItem):
         self.lines = lines
         self.title = name
         self.selected_look = False
+        #: The last run's health of this block's layer (the worst of a collapsed run), or None.
+        self.health: LayerHealthView | None = None
+
+    def set_health(self, views: list[LayerHealthView]) -> None:
+        """Show the worst of the layers' health: a dead/saturated badge first, else the smallest gradient."""
+        if not views:
+            return
+        self.health = min(views, key=lambda v: (not v.badge, v.ratio if v.ratio is not None else math.inf))
+        self.setToolTip(self.toolTip() + "\n" + self.health.tooltip())
 
     @property
     def badge(self) -> str:
@@ -244,6 +254,8 @@ class BlockItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
         rect = QRectF(-BLOCK_W / 2, -BLOCK_H / 2, BLOCK_W, BLOCK_H)
         fill = OUTPUT_COLOR if self.node.role == "output" else KIND_COLORS.get(self.node.kind, "#f8fafc")
+        if self.health is not None:
+            fill = heat_color(self.health.ratio).name()
         border = QColor("#2563eb") if self.selected_look else QColor("#64748b")
         if self.severity in ("error", "warning") and not self.selected_look:
             border = QColor(SEVERITY_COLORS[self.severity])
@@ -288,6 +300,8 @@ class BlockItem(QGraphicsItem):
             painter.drawRoundedRect(pill, 8, 8)
             painter.setPen(QColor("white"))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+        if self.health is not None:
+            paint_health(painter, rect, self.health)
 
 
 def _elide(text: str, limit: int) -> str:
@@ -357,6 +371,14 @@ class NetworkCanvas(QGraphicsView):
         document.selection_changed.connect(self.show_selection)
         self.scene().selectionChanged.connect(self._scene_selection)
         self._updating = False
+        #: The last run's layer health, drawn on the blocks (see :meth:`set_health`).
+        self.health: HealthModel | None = None
+        self.rebuild()
+
+    def set_health(self, model: HealthModel) -> None:
+        """Colour the blocks by the layer health of ``model`` (redrawn whenever it changes)."""
+        self.health = model
+        model.changed.connect(self.rebuild)
         self.rebuild()
 
     # ----- drawing -------------------------------------------------------------------------------
@@ -394,6 +416,8 @@ class NetworkCanvas(QGraphicsView):
             problems = [p for subject in dict.fromkeys(subjects)
                         if subject not in ("", "/network", "/training", "/data") for p in by_subject.get(subject, [])]
             block = BlockItem(node, subjects[0], problems, run, subjects)
+            if self.health is not None:
+                block.set_health([v for v in map(self.health.layer, (n.name for n in run)) if v is not None])
             block.setPos(positions[node.name])
             block.setZValue(1)
             scene.addItem(block)

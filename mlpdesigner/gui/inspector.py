@@ -47,6 +47,7 @@ from ..spec.operations import (
 from ..spec.problems import Problem, pointer, split_pointer
 from ..spec.schemaform import Field, field_applies, fields_for, item_schema, schema_at
 from .document import Document
+from .health_view import health_section
 
 _ABSENT = object()
 UNSET = "__unset__"
@@ -370,6 +371,10 @@ class Inspector(QScrollArea):
         #: JSON pointer -> the label under a field that shows its problem or a refused value.
         self.marks: dict[str, QLabel] = {}
         self._pending: list[Problem] = []
+        #: The last run's layer health (a HealthModel), shown under a layer's form (see :meth:`set_health`).
+        self.health: Any = None
+        self._health_box: QWidget | None = None
+        self._health_layout: QVBoxLayout | None = None
         document.changed.connect(self.rebuild)
         document.selection_changed.connect(self._selection_changed)
         self.rebuild()
@@ -402,10 +407,34 @@ class Inspector(QScrollArea):
                                         "or choose Network, Training or Data in the outline."))
         else:
             self._build_subject(layout, raw, self.subject)
+        self._health_layout, self._health_box = layout, None
+        self._refresh_health()
         layout.addStretch(1)
         self.setWidget(container)
         if focused and focused in self.fields:
             self.fields[focused].setFocus()
+
+    def set_health(self, model: Any) -> None:
+        """Show the layer health of ``model`` (a HealthModel) for the selected layer, refreshed as it changes."""
+        self.health = model
+        model.changed.connect(self._refresh_health)
+        self._refresh_health()
+
+    def _refresh_health(self) -> None:
+        """Replace only the health box (a form being typed in stays as it is)."""
+        layout = self._health_layout
+        if layout is None:
+            return
+        if self._health_box is not None:
+            layout.removeWidget(self._health_box)
+            self._health_box.hide()
+            self._health_box.deleteLater()
+        last = layout.itemAt(layout.count() - 1) if layout.count() else None
+        at = layout.count() - (1 if last is not None and last.spacerItem() is not None else 0)
+        self._health_box = health_section(self.health, self.subject, self.document) if self.document.editable else None
+        if self._health_box is not None:
+            layout.insertWidget(max(0, at), self._health_box)
+            self._health_box.show()  # added to a form that may be on screen already
 
     def _note(self, text: str, color: str = "#475569") -> QLabel:
         label = QLabel(text)

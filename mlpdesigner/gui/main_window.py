@@ -31,6 +31,7 @@ from .dialogs import Dialogs
 from .document import Document
 from .export_dialog import ExportDialog
 from .gallery import BLANK, blank_design, templates
+from .health_view import HealthModel
 from .import_model import open_model
 from .inspector import Inspector
 from .json_view import JsonView
@@ -105,6 +106,10 @@ class MainWindow(QMainWindow):
 
         self.layers = LayerPanel(self.document)
         self.inspector = Inspector(self.document)
+        self.health = HealthModel(self.document, self)  # the last run's layer health on the diagram and inspector
+        self.health.watch(self.train_view)
+        self.canvas.set_health(self.health)
+        self.inspector.set_health(self.health)
         self.problems = ProblemsPanel(self.document)
         self.summary = SummaryPanel(self.document)
         self.outline_dock = self._dock("Outline", self.layers, Qt.DockWidgetArea.LeftDockWidgetArea)
