@@ -98,7 +98,7 @@ def test_health_on_the_diagram_and_in_the_inspector_during_and_after_a_run(qtbot
     # Hovering the block explains it in one sentence and points at the fix.
     text = hover_text(qtbot, canvas, pos)
     assert "Layer health: It receives gradients" in text and "(vanishing gradients)" in text
-    assert "H601: Use He initialization and ELU in the hidden layers" in text
+    assert "H601: Use He initialization and ELU in the hidden layers — select the layer" in text
 
     # The fix, applied from the inspector, changes the hidden layers: their stale colouring goes; the output's stays.
     button = shown(window.inspector, QPushButton, "health_fix_H601")

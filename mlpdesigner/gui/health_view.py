@@ -293,8 +293,12 @@ def health_section(model: HealthModel | None, subject: str, document: Document) 
     where = f"{model.run_dir.name}, " if model is not None and model.run_dir else ""
     title = QLabel(f"<b>Layer health</b> <span style='color:#64748b'>({where}epoch {epochs}"
                    f"{', training' if model is not None and model.running else ''})</span>")
+    title.setWordWrap(True)
     layout.addWidget(title)
-    caption = QLabel("Gradient norm per epoch" + (" (log scale)" if Sparkline(view.grad_series).log else ""))
+    ends = [v for v in view.grad_series if v is not None]
+    caption = QLabel("Gradient norm per epoch" + (" (log scale)" if Sparkline(view.grad_series).log else "")
+                     + (f": {_fmt(ends[0])} → {_fmt(ends[-1])}" if ends else ""))
+    caption.setWordWrap(True)
     caption.setStyleSheet("color:#475569;")
     layout.addWidget(caption)
     spark = Sparkline(view.grad_series, box)
@@ -310,6 +314,7 @@ def health_section(model: HealthModel | None, subject: str, document: Document) 
     if view.saturated is not None:
         lines.append(f"saturated units {view.saturated:.0%}")
     figures = QLabel("\n".join(lines))
+    figures.setWordWrap(True)
     figures.setObjectName("health_figures")
     layout.addWidget(figures)
     sentence = QLabel(view.sentence())
@@ -318,13 +323,13 @@ def health_section(model: HealthModel | None, subject: str, document: Document) 
     sentence.setStyleSheet("color:#b45309;" if view.advice or view.badge else "color:#15803d;")
     layout.addWidget(sentence)
     for problem in view.advice:
-        note = QLabel(f"{problem.code}: {problem.message}")
+        note = QLabel(f"{problem.code}: {problem.message}" + (f"\nFix: {problem.fix_title}." if problem.fix else ""))
         note.setWordWrap(True)
         layout.addWidget(note)
         if problem.fix and document.editable:
-            button = QPushButton(f"Apply fix: {problem.fix_title}")
+            button = QPushButton(f"Apply fix ({problem.code})")
             button.setObjectName(f"health_fix_{problem.code}")
-            button.setToolTip("Apply this advice's fix to the design (undoable)")
+            button.setToolTip(f"{problem.fix_title} (undoable)")
             fix, label = list(problem.fix), f"Apply fix: {problem.fix_title or problem.code}"
             button.clicked.connect(lambda _checked=False, fix=fix, label=label: document.apply(fix, label))
             layout.addWidget(button)
@@ -349,3 +354,24 @@ def paint_health(painter: QPainter, rect: QRectF, view: LayerHealthView) -> None
         painter.drawRoundedRect(pill, 8, 8)
         painter.setPen(QColor("white"))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, badge)
+
+
+def add_legend(scene: Any, left: float, top: float) -> None:
+    """A small key to the heat scale above the diagram: gradient norm relative to the largest layer's."""
+    from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsSimpleTextItem
+
+    title = QGraphicsSimpleTextItem("Last run: gradient norm relative to the largest layer's")
+    title.setBrush(QColor("#475569"))
+    title.setPos(left, top)
+    scene.addItem(title)
+    x = left
+    for ratio, label in ((1e-6, "1e-6"), (1e-4, "1e-4"), (1e-2, "0.01"), (1.0, "1")):
+        swatch = QGraphicsRectItem(x, top + 20, 14, 12)
+        swatch.setBrush(heat_color(ratio))
+        swatch.setPen(QPen(QColor("#64748b"), 0.8))
+        scene.addItem(swatch)
+        text = QGraphicsSimpleTextItem(label)
+        text.setBrush(QColor("#475569"))
+        text.setPos(x + 18, top + 18)
+        scene.addItem(text)
+        x += 62
