@@ -237,30 +237,6 @@ def layer_series(document: dict[str, Any], name: str, key: str) -> list[float | 
     return out
 
 
-def callbacks_for(plan: Plan, dataset: Any) -> list[Any]:
-    """The health-recording callback for a run (imports Keras): its fixed batch comes from ``dataset``."""
-    from .health_callback import LayerHealth
-
-    layers = health_layers(plan)
-    if not layers:
-        return []
-    split_name = "validation" if dataset.validation.rows else "train"
-    split = dataset.splits[split_name]
-    rows = min(BATCH_ROWS, split.rows)
-    x = {name: values[:rows] for name, values in split.x.items()}
-    y = {name: values[:rows] for name, values in split.y.items()}
-    x_in = x[next(iter(x))] if len(x) == 1 else x
-    y_in = y[next(iter(y))] if len(y) == 1 else y
-    return [LayerHealth(layers, x_in, y_in, split=split_name, rows=rows)]
-
-
-def attach(callbacks: list[Any], reporter: Any, run_dir: Path) -> None:
-    """Give the run's health callback its reporter (``health`` events) and folder (``health.json``)."""
-    for callback in callbacks:
-        if hasattr(callback, "attach") and type(callback).__name__ == "LayerHealth":
-            callback.attach(reporter, run_dir)
-
-
 # --------------------------------------------------------------------------- advice after a run
 
 

@@ -25,11 +25,14 @@ tfenv.quiet()
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from ..spec.plan import Plan  # noqa: E402
 from .health import (  # noqa: E402
+    BATCH_ROWS,
     SATURATED_SHARE,
     HealthLayer,
     epoch_record,
     health_document,
+    health_layers,
     write_health,
 )
 from .progress import Reporter  # noqa: E402
@@ -161,6 +164,28 @@ class LayerHealth(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         last = self.records[-1]["epoch"] if self.records else 0
         self.record(max(epoch + 1, last + 1))  # fit called again on the same model (benchmarks): keep counting
+
+
+def callbacks_for(plan: Plan, dataset: Any) -> list[Any]:
+    """The health-recording callback for a run: its fixed batch comes from ``dataset``."""
+    layers = health_layers(plan)
+    if not layers:
+        return []
+    split_name = "validation" if dataset.validation.rows else "train"
+    split = dataset.splits[split_name]
+    rows = min(BATCH_ROWS, split.rows)
+    x = {name: values[:rows] for name, values in split.x.items()}
+    y = {name: values[:rows] for name, values in split.y.items()}
+    x_in = x[next(iter(x))] if len(x) == 1 else x
+    y_in = y[next(iter(y))] if len(y) == 1 else y
+    return [LayerHealth(layers, x_in, y_in, split=split_name, rows=rows)]
+
+
+def attach(callbacks: list[Any], reporter: Any, run_dir: Path) -> None:
+    """Give the run's health callback its reporter (``health`` events) and folder (``health.json``)."""
+    for callback in callbacks:
+        if isinstance(callback, LayerHealth):
+            callback.attach(reporter, run_dir)
 
 
 def _to_python(value: Any) -> Any:

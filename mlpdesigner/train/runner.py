@@ -66,7 +66,6 @@ from ..spec import Spec, analyze, dumps, load_spec
 from ..spec.paths import relative_path
 from ..spec.plan import Plan
 from ..spec.registry import callback_calls
-from . import health
 from .baseline import split_baselines
 from .data import Dataset, load_dataset, split_warnings
 from .memory import check_fits, is_out_of_memory, out_of_memory_message
@@ -261,8 +260,10 @@ def make_callbacks(spec: Spec, dataset: Dataset, settings: Settings) -> list[Any
         return monitor
 
     training = spec.checked()[0]["training"]
+    from .health_callback import callbacks_for as health_callbacks
+
     calls = callback_calls(training, monitor_for, settings.warnings)
-    return [instantiate(call) for call in calls] + health.callbacks_for(spec.checked()[1], dataset)
+    return [instantiate(call) for call in calls] + health_callbacks(spec.checked()[1], dataset)
 
 
 def build_for_training(spec: Spec, dataset: Dataset, settings: Settings) -> Any:
@@ -717,6 +718,7 @@ def train(
     prepared = prepare(spec_source, data_path=data_path, out=out, epochs=epochs, batch_size=batch_size, seed=seed,
                        fold=fold)
     from .callbacks import RunMonitor
+    from .health_callback import attach as attach_health
 
     run_dir = new_run_dir(out, prepared.spec.name)
     for message in prepared.settings.warnings:
@@ -738,7 +740,7 @@ def train(
             hint="free some disk space, or train with --out on another disk",
         ) from None
     reporter.start(start_event(prepared, run_dir, info))
-    health.attach(prepared.callbacks, reporter, run_dir)
+    attach_health(prepared.callbacks, reporter, run_dir)
 
     settings = prepared.settings
     monitor = RunMonitor(reporter, stop, epochs=settings.epochs, steps=settings.steps_per_epoch)
