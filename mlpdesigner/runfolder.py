@@ -46,6 +46,8 @@ METRICS_FILE = "metrics.json"
 INFO_FILE = "run.json"
 SAMPLES_FILE = "sample_inputs.npz"
 SPLIT_ROWS_FILE = "splits.npz"
+#: Layer health per epoch (:mod:`mlpdesigner.train.health`).
+HEALTH_FILE = "health.json"
 #: In the parent folder of a cross-validation (``train --cv K``): per-fold and mean +- std metrics.
 CV_FILE = "cv.json"
 #: Where ``model.keras`` is written before it is renamed into place.
@@ -57,7 +59,7 @@ EVALUATION_FOLDER = "evaluation"
 
 #: Files of a finished run folder.
 RUN_FILES = (SPEC_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, INFO_FILE, SAMPLES_FILE, SPLIT_ROWS_FILE,
-             EVALUATION_FILE, EVALUATION_FOLDER)
+             EVALUATION_FILE, EVALUATION_FOLDER, HEALTH_FILE)
 
 #: Metric splits of ``metrics.json``.
 SPLITS = ("train", "validation", "test")

@@ -50,11 +50,10 @@ from typing import Any
 
 from ..atomic import atomic_write_text
 from ..errors import UserError
-from ..runfolder import json_safe
+from ..runfolder import HEALTH_FILE, json_safe
 from ..spec.plan import Node, Plan
 from ..spec.problems import Problem
 
-HEALTH_FILE = "health.json"
 FORMAT = "mlpdesigner-health/1"
 
 #: Rows of the fixed batch measured once per epoch.
