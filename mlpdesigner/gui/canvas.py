@@ -24,7 +24,7 @@ from ..spec.operations import subject_pointer
 from ..spec.plan import Node, Plan
 from ..spec.problems import split_pointer
 from .document import Document
-from .health_view import HealthModel, LayerHealthView, add_legend, heat_color, paint_health
+from .health_view import HealthModel, LayerHealthView, add_legend, heat_color, legend_height, paint_health
 
 BLOCK_W, BLOCK_H = 190.0, 74.0
 LANE_W, RANK_H = 230.0, 110.0
@@ -439,8 +439,10 @@ class NetworkCanvas(QGraphicsView):
                 scene.addItem(tip)
         self._add_lane_titles(shown)
         if self.health is not None and any(block.health is not None for block in self.order):
-            top = min(b.pos().y() for b in self.order) - BLOCK_H / 2 - (100 if spec.errors else 60)
-            add_legend(scene, min(b.pos().x() for b in self.order) - BLOCK_W / 2, top)
+            advice = self.health.advice
+            top = min(b.pos().y() for b in self.order) - BLOCK_H / 2 - legend_height(advice)
+            top -= 60 if spec.errors else 20
+            add_legend(scene, min(b.pos().x() for b in self.order) - BLOCK_W / 2, top, advice)
         if spec.errors:
             self._add_error_note(len(spec.errors))
         scene.setSceneRect(scene.itemsBoundingRect().adjusted(-40, -40, 40, 40))

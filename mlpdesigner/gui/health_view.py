@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWi
 from ..errors import UserError
 from ..spec import load_spec
 from ..spec.plan import Plan
-from ..spec.problems import Problem
+from ..spec.problems import CODES, Problem
 from ..train.health import VANISHING_RATIO, advice_for_layer, health_advice, health_layers, read_health
 from .document import Document
 
@@ -186,6 +186,8 @@ class HealthModel(QObject):
         return spec if spec.plan is not None else None
 
     def _document_changed(self) -> None:
+        if not self.records:  # nothing shown: no second redraw of the diagram
+            return
         plan = self.document.spec.plan
         now = layer_signatures(plan)
         self.stale = {name for name, signature in self._signatures.items() if now.get(name) != signature}
@@ -356,8 +358,14 @@ def paint_health(painter: QPainter, rect: QRectF, view: LayerHealthView) -> None
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, badge)
 
 
-def add_legend(scene: Any, left: float, top: float) -> None:
-    """A small key to the heat scale above the diagram: gradient norm relative to the largest layer's."""
+def legend_height(advice: list[Problem]) -> float:
+    """The height :func:`add_legend` takes."""
+    return 40.0 + 18.0 * min(len(advice), 3)
+
+
+def add_legend(scene: Any, left: float, top: float, advice: list[Problem] | None = None) -> None:
+    """A small key to the heat scale above the diagram (gradient norm relative to the largest layer's),
+    and one line per piece of the run's health advice (the first three)."""
     from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsSimpleTextItem
 
     title = QGraphicsSimpleTextItem("Last run: gradient norm relative to the largest layer's")
@@ -375,3 +383,10 @@ def add_legend(scene: Any, left: float, top: float) -> None:
         text.setPos(x + 18, top + 18)
         scene.addItem(text)
         x += 62
+    shown = (advice or [])[:3]
+    for index, problem in enumerate(shown):
+        last = index == len(shown) - 1
+        line = QGraphicsSimpleTextItem(f"{problem.code} {CODES.get(problem.code, '')}" + (": see the layers" * last))
+        line.setBrush(QColor("#b45309"))
+        line.setPos(left, top + 40 + 18 * index)
+        scene.addItem(line)

@@ -374,7 +374,7 @@ def health_advice(document: dict[str, Any], spec: Any = None) -> list[Problem]:
     if why:
         fix = None
         if raw is not None:
-            filled = spec.checked()[0] if hasattr(spec, "checked") else {}
+            filled = getattr(spec, "filled", None) or {}
             rate = float(filled.get("training", {}).get("optimizer", {}).get("learning_rate") or 0.001)
             fix = _set_ops(raw, ["training", "optimizer", "learning_rate"], rate / 10)
             fix.append({"op": "add", "path": "/training/optimizer/clipnorm", "value": 1.0})

@@ -144,8 +144,12 @@ class LayerHealth(keras.callbacks.Callback):
                 print(f"warning: layer health is not recorded: {type(exc).__name__}: {exc}", file=sys.stderr)
         if self._measure is None:
             return None
-        raw = self._measure(self.x, self.y)
-        values = {key: _to_python(value) for key, value in raw.items()}
+        try:
+            values = {key: _to_python(value) for key, value in self._measure(self.x, self.y).items()}
+        except Exception as exc:  # noqa: BLE001 - e.g. tracing fails on a model it cannot probe: train on without
+            self._measure = None
+            print(f"warning: layer health is not recorded: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return None
         record = epoch_record(epoch, self.layers, values)
         self.records.append(record)
         if self.reporter is not None:
