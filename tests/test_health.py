@@ -270,3 +270,20 @@ def test_damaged_health_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"/epochs/0: Expected an object with a layers object"):
         read_health(tmp_path)
     shutil.rmtree(tmp_path)
+
+
+def test_a_measurement_that_fails_leaves_training_alone(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from mlpdesigner.train import health_callback
+
+    def broken_build(self: Any) -> None:
+        def measure(x: Any, y: Any) -> Any:
+            raise ValueError("cannot trace this model")
+
+        self._measure, self._built_for = measure, self.model
+
+    monkeypatch.setattr(health_callback.LayerHealth, "_build", broken_build)
+    result = train(spec_dict(data, *REGRESSION, epochs=2), out=tmp_path / "run")
+    assert result.status == "completed" and len(result.history) == 2
+    assert "warning: layer health is not recorded: ValueError: cannot trace this model" in capsys.readouterr().err
+    assert read_health(result.run_dir) is None
