@@ -84,6 +84,11 @@ def test_run_streams_health_events_and_stores_health_json(data: Path, tmp_path: 
     assert [r["epoch"] for r in state.health] == [0, 1, 2, 3]
     assert len(state.history) == 3 and state.ended
     assert layer_series(document, "dense_1", "grad_norm")[0] == first["grad_norm"]
+    # The run's report shows the last epoch's figures per layer.
+    from mlpdesigner.report import build_report
+
+    page = build_report(result.run_dir)
+    assert "<td>dense_1 (relu)</td>" in page and "<th>grad_norm</th>" in page and "epoch 3, on" in page
 
 
 def test_activation_is_found_after_a_linear_dense_layer() -> None:

@@ -27,7 +27,9 @@ from ..evaluation import read_evaluation
 from ..runfolder import RunFolderError
 
 #: The optional file another part of the runner may write (layer health during training).
-HEALTH_FILE = "health.json"
+HEALTH_FILE = runfolder.HEALTH_FILE
+#: The layout the training runner writes (:mod:`mlpdesigner.train.health`); others are shown as text.
+HEALTH_FORMAT = "mlpdesigner-health/1"
 #: Bytes of health.json shown at most when its layout is not one the report knows.
 HEALTH_TEXT_LIMIT = 20_000
 
@@ -93,6 +95,8 @@ def _health(run: Path) -> dict[str, Any] | None:
         data = runfolder.read_json(path)
     except RunFolderError as exc:
         return {"error": str(exc)}
+    if isinstance(data, dict) and data.get("format") == HEALTH_FORMAT:
+        return _recorded_health(data)
     layers = data.get("layers") if isinstance(data, dict) else None
     rows = []
     if isinstance(layers, dict):
@@ -114,6 +118,27 @@ def _health(run: Path) -> dict[str, Any] | None:
     advice_lines = [str(a.get("message", a)) if isinstance(a, dict) else str(a) for a in advice] \
         if isinstance(advice, list) else []
     return {"rows": rows, "columns": columns[:8], "text": text, "advice": advice_lines}
+
+
+def _recorded_health(data: dict[str, Any]) -> dict[str, Any]:
+    """The health the runner records (:mod:`mlpdesigner.train.health`): the last epoch per layer, and its advice."""
+    from ..train.health import document_problem, health_advice
+
+    problem = document_problem(data)
+    if problem:
+        return {"error": f"{HEALTH_FILE}: {problem}"}
+    last = data["epochs"][-1] if data["epochs"] else {"layers": {}}
+    columns = ["grad_norm", "weight_norm", "update_ratio", "act_mean", "act_std", "dead", "saturated"]
+    rows = []
+    for layer in data["layers"]:
+        figures = last["layers"].get(layer["name"]) or {}
+        rows.append({"layer": f"{layer['name']} ({layer.get('activation')})",
+                     "values": {k: runfolder.format_number(figures[k]) for k in columns if figures.get(k) is not None}})
+    advice = [f"{p.code}: {p.message}" for p in health_advice(data)]
+    note = f"epoch {last.get('epoch', '?')}, on {data.get('rows')} {data.get('split')} rows"
+    text = json.dumps(data, ensure_ascii=False)
+    text = text if len(text) <= HEALTH_TEXT_LIMIT else text[:HEALTH_TEXT_LIMIT] + "\n… (cut)"
+    return {"rows": rows, "columns": columns, "text": text, "advice": [note, *advice]}
 
 
 def _evaluation(run: Path) -> dict[str, Any] | None:
