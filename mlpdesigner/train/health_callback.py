@@ -94,7 +94,7 @@ class LayerHealth(keras.callbacks.Callback):
             with tf.GradientTape() as tape:
                 outputs = probe(x, training=False)
                 predictions = outputs[count:]
-                y_pred = predictions[0] if single_output else dict(zip(model.output_names, predictions))
+                y_pred = predictions[0] if single_output else list(predictions)  # as model(x) returns them
                 loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
             gradients = tape.gradient(loss, flat)
             gradients = [tf.zeros_like(v) if g is None else g for v, g in zip(flat, gradients)]
