@@ -278,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--data", metavar="FILE", required=True)
     p.add_argument("-o", "--output", metavar="OUT.csv", required=True)
+    p.add_argument("--engine", choices=["auto", "onnx", "keras"], default="auto",
+                   help="auto (default): the run's model.onnx on onnxruntime, Keras where there is none")
 
     p = add("report", cmd_report, "one self-contained HTML page about a run: design, data, curves, metrics, views")
     p.add_argument("run", metavar="RUN_DIR")

@@ -13,6 +13,8 @@ A run folder holds:
 ``metrics.json``       final metrics per split (``train``/``validation``/``test``), and ``baseline``:
                        a constant predictor's on ``validation``/``test`` (:mod:`mlpdesigner.train.baseline`)
 ``model.keras``        the trained model (absent when the run failed)
+``model.onnx``         the same model for onnxruntime, checked against Keras (``run.json``'s ``onnx``
+                       record says why when it is absent); ``predict`` and ``evaluate`` run it
 ``sample_inputs.npz``  up to 256 real input rows, for export checks
 ``splits.npz``         the row indices (0-based data rows) of the train, validation and test splits
 ``evaluation.json``    evaluation views of the test split (confusion, ROC/PR, reliability; regression errors)
@@ -41,6 +43,7 @@ from .safeio import csv_safe
 
 SPEC_FILE = "spec.json"
 MODEL_FILE = "model.keras"
+ONNX_FILE = "model.onnx"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 INFO_FILE = "run.json"
@@ -58,7 +61,7 @@ EVALUATION_FILE = "evaluation.json"
 EVALUATION_FOLDER = "evaluation"
 
 #: Files of a finished run folder.
-RUN_FILES = (SPEC_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, INFO_FILE, SAMPLES_FILE, SPLIT_ROWS_FILE,
+RUN_FILES = (SPEC_FILE, MODEL_FILE, ONNX_FILE, HISTORY_FILE, METRICS_FILE, INFO_FILE, SAMPLES_FILE, SPLIT_ROWS_FILE,
              EVALUATION_FILE, EVALUATION_FOLDER, HEALTH_FILE)
 
 #: Metric splits of ``metrics.json``.

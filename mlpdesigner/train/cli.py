@@ -397,21 +397,21 @@ def run_predict(args: argparse.Namespace) -> int:
 
     from ..atomic import atomic_write_text
     from .data import read_data
-    from .runner import model_inputs
+    from .onnx_engine import choose_engine, keras_predict, onnx_predict
 
-    run_files = [Path(args.run) / name for name in (runfolder.SPEC_FILE, runfolder.INFO_FILE, runfolder.MODEL_FILE)]
+    run_files = [Path(args.run) / name for name in (runfolder.SPEC_FILE, runfolder.INFO_FILE, runfolder.MODEL_FILE,
+                                                   runfolder.ONNX_FILE)]
     output = check_output_file(args.output, [args.data, *run_files])
     require_data_file(args.data)
-    run, spec, info, model = load_run(args.run)
-    dataset = read_data(spec, args.data, targets=False)
-    raw = model.predict(model_inputs(model, dataset.x), batch_size=1024, verbose=0)
-    names = [o["name"] for o in spec.checked()[0]["outputs"]]
-    if isinstance(raw, dict):
-        predictions = {k: np.asarray(v) for k, v in raw.items()}
-    elif isinstance(raw, (list, tuple)):
-        predictions = dict(zip(names, map(np.asarray, raw)))
+    run, spec, info = open_run(args.run)
+    engine = choose_engine(run, spec, info, getattr(args, "engine", None) or "auto")
+    if engine.session is not None:
+        dataset = read_data(spec, args.data, targets=False)
+        predictions = onnx_predict(engine.session, spec, dataset.x)
     else:
-        predictions = {names[0]: np.asarray(raw)}
+        run, spec, info, model = load_run(run)
+        dataset = read_data(spec, args.data, targets=False)
+        predictions = keras_predict(model, spec, dataset.x)
     frame = pd.DataFrame(prediction_columns(spec, info, predictions))
     # Labels and header names come from the training data: neutralize anything a spreadsheet would run.
     frame.columns = [csv_safe(str(c)) for c in frame.columns]

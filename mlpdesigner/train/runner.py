@@ -69,6 +69,7 @@ from ..spec.registry import callback_calls
 from .baseline import split_baselines
 from .data import Dataset, load_dataset, split_warnings
 from .memory import check_fits, is_out_of_memory, out_of_memory_message
+from .onnx_artifact import record_run_onnx
 from .progress import Reporter, StopRequest
 
 #: Batches per call into the compiled graph when ``steps_per_execution`` is "auto".
@@ -624,6 +625,7 @@ def finish(prepared: Prepared, run_dir: Path, info: RunInfo, status: RunStatus, 
                 for name, split in prepared.dataset.splits.items()
             }
             metrics["baseline"] = split_baselines(prepared.filled["outputs"], prepared.dataset)
+            record_run_onnx(prepared.model, prepared.spec, prepared.dataset, run_dir, info)
             if why_no_views := record_run(run_dir, prepared.model, prepared.dataset, prepared.filled, settings.seed):
                 info.warnings.append(why_no_views)
     except Exception as exc:  # noqa: BLE001
