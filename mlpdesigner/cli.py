@@ -273,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--views", action="store_true",
                    help="also (re)write the run's evaluation views (evaluation.json and pictures) from its test split")
+    p.add_argument("--engine", choices=["auto", "onnx", "keras"], default="auto",
+                   help="auto (default): the run's model.onnx on onnxruntime, Keras where there is none")
 
     p = add("predict", cmd_predict, "predictions of a trained run for a data file")
     p.add_argument("run", metavar="RUN_DIR")

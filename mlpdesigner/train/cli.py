@@ -282,7 +282,7 @@ def stored_split_rows(run: Path, info: Any, dataset: Any) -> dict[str, np.ndarra
 def run_evaluate(args: argparse.Namespace) -> int:
     """``mlpdesigner evaluate``: metrics of a trained run."""
     from .data import load_dataset, read_data
-    from .runner import evaluate_split
+    from .onnx_engine import choose_engine, engine_metrics
 
     require_data_file(args.data)
     if getattr(args, "views", False) and args.data:
@@ -297,7 +297,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             f"records its SHA-256 {digest[:16]}...). Expected it back in place, or --data FILE to evaluate "
             "on another file."
         )
-    run, spec, info, model = load_run(run)
+    engine = choose_engine(run, spec, info, getattr(args, "engine", None) or "auto", action="evaluating")
+    if engine.session is None:
+        run, spec, info, engine.model = load_run(run)
     classes: dict[str, list[str] | None] = dict(info.classes)
     batch_size = info.training.get("batch_size") or 32
     if args.data:
@@ -317,7 +319,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         where = "test"
         if split.rows == 0:
             raise UserError(f"{run}: the run has no test split (data.test_split is 0). Expected --data FILE.")
-    metrics = evaluate_split(model, split, batch_size) or {}
+    metrics = engine_metrics(engine, run, spec, info, split, batch_size) or {}
     report = {"run_dir": str(run), "data": str(dataset.path), "split": where, "rows": split.rows, "metrics": metrics}
     if where == "test" and split.rows:
         from .baseline import baseline_metrics

@@ -36,6 +36,8 @@ class Engine:
     name: str
     session: Any = None
     fallback_reason: str | None = None
+    #: The Keras model, once loaded (the ``keras`` engine, or a fallback).
+    model: Any = None
 
 
 def onnx_unavailable(run: Path, info: RunInfo) -> str | None:
@@ -122,3 +124,30 @@ def keras_predict(model: Any, spec: Spec, x: dict[str, np.ndarray]) -> dict[str,
     if isinstance(raw, (list, tuple)):
         return dict(zip(names, map(np.asarray, raw)))
     return {names[0]: np.asarray(raw)}
+
+
+def engine_metrics(engine: Engine, run: Path, spec: Spec, info: RunInfo, split: Any, batch_size: int) -> Any:
+    """Loss and metrics of the run's model on one split: NumPy on ONNX predictions, else Keras' ``evaluate``.
+
+    A loss or metric :mod:`mlpdesigner.train.onnx_metrics` does not compute
+    falls back to Keras, saying so on stderr.
+    """
+    from .onnx_metrics import MetricUnavailable, evaluate_predictions
+
+    if split.rows == 0:
+        return None
+    if engine.session is not None:
+        try:
+            predictions = onnx_predict(engine.session, spec, split.x)
+            return evaluate_predictions(spec.checked()[0]["outputs"], split.y, predictions,
+                                        info.extra.get(RECORD_KEY) or {}, batch_size)
+        except MetricUnavailable as exc:
+            print(f"note: evaluating with Keras (loads TensorFlow): no NumPy version of {exc}", file=sys.stderr)
+            engine.fallback_reason = str(exc)
+    if engine.model is None:
+        from .cli import load_run
+
+        engine.model = load_run(run)[3]
+    from .runner import evaluate_split
+
+    return evaluate_split(engine.model, split, batch_size)
