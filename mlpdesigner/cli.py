@@ -328,12 +328,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``mlpdesigner`` command."""
+#: Commands that may end the process with ``os._exit`` once their files are written (see :func:`exit_now`).
+FAST_EXIT_COMMANDS = frozenset({"train", "demo", "evaluate", "predict", "export", "import", "summary"})
+
+
+def exit_now(code: int) -> None:
+    """End the process at once when TensorFlow is loaded: flush stdout and stderr, then ``os._exit(code)``.
+
+    Every file a command writes is complete (atomically renamed into place) before
+    it returns; what Python and TensorFlow tear down after that took seconds
+    (issue 18) and changes nothing on disk. Without TensorFlow this returns.
+    """
+    if "tensorflow" not in sys.modules:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe, a closed stream: nothing left to say there
+            pass
+    os._exit(code)
+
+
+def main(argv: Sequence[str] | None = None, *, exit_fast: bool = False) -> int:
+    """Entry point of the ``mlpdesigner`` command.
+
+    ``exit_fast`` (the console script, ``python -m mlpdesigner``) ends the
+    process as soon as a command of :data:`FAST_EXIT_COMMANDS` is done (:func:`exit_now`).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["gui"])
+    code = _run_command(args)
+    if exit_fast and args.command in FAST_EXIT_COMMANDS:
+        exit_now(code)
+    return code
+
+
+def run() -> None:
+    """The ``mlpdesigner`` console script: :func:`main`, ending fast after the commands that load TensorFlow."""
+    raise SystemExit(main(exit_fast=True))
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; errors become their message on stderr and an exit code."""
     try:
         return int(args.func(args))
     except SpecError as exc:
