@@ -64,3 +64,30 @@ def test_quality_section_runs_on_a_tiny_setting() -> None:
     assert 0 <= row["MLP Designer"] <= 1 and 0.5 < row["sklearn MLP"] <= 1
     assert row["constant"] == pytest.approx(1 / 3, abs=1e-4)  # 10 rows of each class in 30
     assert section["beats_constant"] in ("0/1", "1/1")
+
+
+@pytest.mark.slow
+def test_e2e_section_runs_quick() -> None:
+    """mlpdesigner train and the scikit-learn script both run, in their own processes, and the ratio is theirs."""
+    pytest.importorskip("sklearn")
+    from bench.e2e import run
+
+    section = run(quick=True)
+    (rows,) = section["tables"].values()
+    assert [row["side"] for row in rows] == ["mlpdesigner train", "scikit-learn MLPRegressor script"]
+    seconds = {row["side"]: row["seconds"] for row in rows}
+    assert section["designer_over_sklearn_ratio"] == pytest.approx(
+        seconds["mlpdesigner train"] / seconds["scikit-learn MLPRegressor script"], rel=0.05)
+    assert section["end_to_exit_seconds"] is not None and section["onnx_step_seconds"] > 0
+
+
+@pytest.mark.slow
+def test_predict_section_runs_quick() -> None:
+    """mlpdesigner predict and the plain onnxruntime script give the same predictions on the same model.onnx."""
+    from bench.predict import run
+
+    section = run(quick=True)
+    (rows,) = section["tables"].values()
+    assert [row["side"] for row in rows] == ["mlpdesigner predict", "pandas + onnxruntime script"]
+    assert section["rows"] == 5_000 and section["max_abs_diff_designer_vs_script"] <= 1e-5
+    assert section["designer_over_script_time_ratio"] > 0 and section["designer_over_script_rss_ratio"] > 0
