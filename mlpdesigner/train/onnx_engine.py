@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import runfolder
 from ..errors import UserError
-from ..runfolder import RunInfo
+from ..runfolder import RunInfo, RunStatus
 from ..spec import Spec
 from .onnx_artifact import RECORD_KEY
 
@@ -47,6 +47,8 @@ def onnx_unavailable(run: Path, info: RunInfo) -> str | None:
     if isinstance(record, dict) and record.get("error"):
         return f"training could not write {runfolder.ONNX_FILE}: {record['error']}"
     if not path.is_file():
+        if record is None and info.status is RunStatus.IMPORTED:
+            return f"the run folder has no {runfolder.ONNX_FILE} (written by mlpdesigner import)"
         if record is None:
             return f"the run folder has no {runfolder.ONNX_FILE} (written by an older version of MLP Designer)"
         return f"the run folder has no {runfolder.ONNX_FILE}"
