@@ -17,6 +17,7 @@ model's regularization penalty (constant once the weights are trained).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -67,8 +68,7 @@ def record_run_onnx(model: Any, spec: Any, dataset: Any, run_dir: Path, info: Ru
         from ..export import ExportSource, export_onnx
 
         source = ExportSource(spec, run_dir=run_dir, columns=dict(dataset.inputs),
-                              classes={k: v for k, v in dataset.classes.items() if v is not None})
-        source._model = model
+                              classes={k: v for k, v in dataset.classes.items() if v is not None}, _model=model)
         report = export_onnx(source, run_dir / runfolder.ONNX_FILE)
         record.update(file=runfolder.ONNX_FILE, opset=report.opset, max_abs_diff=report.max_abs_diff,
                       max_scaled_diff=report.max_scaled_diff, tolerance=report.tolerance)
@@ -78,7 +78,8 @@ def record_run_onnx(model: Any, spec: Any, dataset: Any, run_dir: Path, info: Ru
         message = f"no {runfolder.ONNX_FILE}: {with_reason}; predict and evaluate will use Keras"
         info.warnings.append(message)
         print(f"warning: {message}", file=sys.stderr)
-        (run_dir / runfolder.ONNX_FILE).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a half-written file must not look usable
+            (run_dir / runfolder.ONNX_FILE).unlink(missing_ok=True)
     filled = spec.checked()[0]
     try:
         record["losses"] = loss_terms(filled, dataset.target_scaling)
