@@ -67,6 +67,30 @@ def open_session(path: Path) -> Any:
         raise UserError(f"{path}: onnxruntime cannot load it: {exc}") from None
 
 
+def check_session_matches_spec(session: Any, spec: Spec, run: Path) -> None:
+    """Refuse a ``model.onnx`` whose input and output shapes are not those its run's ``spec.json`` describes."""
+    plan = spec.checked()[1]
+
+    def shapes(values: Any, names: list[str]) -> list[tuple]:
+        by_name = {v.name: tuple(v.shape[1:]) for v in values}
+        return [by_name[name] for name in names]
+
+    expected_in = [tuple(plan.node(name).shape) for name in plan.inputs]
+    expected_out = [tuple(plan.node(name).shape) for name in plan.outputs]
+    got_in, got_out = shapes(session.get_inputs(), plan.inputs), shapes(session.get_outputs(), plan.outputs)
+    def fits(got: list[tuple], expected: list[tuple]) -> bool:  # a named (symbolic) dimension fits any size
+        return all(len(g) == len(e) and all(not isinstance(a, int) or a == b for a, b in zip(g, e))
+                   for g, e in zip(got, expected, strict=True))
+
+    if not fits(got_in, expected_in) or not fits(got_out, expected_out):
+        raise UserError(
+            f"{run / runfolder.ONNX_FILE}: the model does not match {run / runfolder.SPEC_FILE}: it takes inputs of "
+            f"shape {got_in} and gives outputs of shape {got_out}. Expected inputs {expected_in} and outputs "
+            f"{expected_out} (inputs {plan.inputs}, outputs {plan.outputs}). The run folder mixes files of "
+            "different runs: train again."
+        )
+
+
 def choose_engine(
     run: Path, spec: Spec, info: RunInfo, requested: str = "auto", *, action: str = "predicting"
 ) -> Engine:
@@ -93,6 +117,7 @@ def choose_engine(
                       f"{sorted(plan.inputs)} and {sorted(plan.outputs)} (the run's spec)")
             session = None
     if session is not None:
+        check_session_matches_spec(session, spec, run)
         return Engine("onnx", session)
     if requested == "onnx":
         raise UserError(f"{run}: --engine onnx: {reason}. Expected a run folder with a checked {runfolder.ONNX_FILE}",
