@@ -329,7 +329,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         scaling = target_statistics(spec, training_rows.y)
         report["baseline"] = baseline_metrics(outputs, training_rows.y, split.y, scaling) or {}
     if getattr(args, "views", False):
-        report["views"] = write_views(run, spec, model, split, dataset.classes, info.seed or 0)
+        if engine.model is None:  # the views draw from the Keras model's predictions
+            engine.model = load_run(run)[3]
+        report["views"] = write_views(run, spec, engine.model, split, dataset.classes, info.seed or 0)
     if getattr(args, "json", False):
         print(json.dumps(report, indent=2))
     else:
