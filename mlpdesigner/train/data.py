@@ -507,11 +507,17 @@ class Dataset:
 
     def subset(self, indices: np.ndarray) -> Split:
         """Rows ``indices`` of the data as a :class:`Split`."""
-        return Split(
-            indices=indices,
-            x={k: v[indices] for k, v in self.x.items()},
-            y={k: v[indices] for k, v in self.y.items()},
-        )
+        return Split(indices=indices, x={k: _take_rows(v, indices) for k, v in self.x.items()},
+                     y={k: _take_rows(v, indices) for k, v in self.y.items()})
+
+
+def _take_rows(array: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``array[indices]`` in an aligned buffer that training shares with TensorFlow without a copy."""
+    from .pipeline import aligned_empty
+
+    out = aligned_empty((len(indices), *array.shape[1:]), array.dtype)
+    np.take(array, indices, axis=0, out=out, mode="clip")  # indices are valid; "raise" would buffer a copy
+    return out
 
 
 def _resolve_path(spec: Spec, data_path: str | os.PathLike[str] | None) -> Path:

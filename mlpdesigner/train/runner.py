@@ -34,8 +34,10 @@ most :data:`SMALL_MODEL_PARAMS` parameters, where per-call overhead dominates
 256 steps 184k, a whole epoch of 625 steps 198k), and
 :data:`AUTO_STEPS_PER_EXECUTION` for larger ones, whose steps are heavy enough
 that 64 already hides the overhead while progress and Stop stay responsive. The data goes to ``fit`` as a
-cached, shuffled, batched and prefetched ``tf.data`` pipeline (about 10% faster
-here than NumPy arrays, which Keras slices batch by batch).
+``tf.data`` pipeline of whole batches (:mod:`mlpdesigner.train.pipeline`):
+seeded per-epoch shuffling of indices, one gather per batch, no copy of the
+data; as fast as handing ``fit`` the NumPy arrays, in less memory
+(``python -m bench --only pipeline``).
 ``jit_compile`` "auto" is XLA on a GPU and off on the CPU, where it did not
 help an MLP reliably. ``bench/train_speed.py`` measures it.
 """
@@ -70,6 +72,7 @@ from .baseline import split_baselines
 from .data import Dataset, load_dataset, split_warnings
 from .memory import check_fits, is_out_of_memory, out_of_memory_message
 from .onnx_artifact import record_run_onnx
+from .pipeline import input_pipeline
 from .progress import Reporter, StopRequest
 
 #: Batches per call into the compiled graph when ``steps_per_execution`` is "auto".
@@ -281,22 +284,6 @@ def build_for_training(spec: Spec, dataset: Dataset, settings: Settings) -> Any:
     )
 
 
-def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None = None) -> Any:
-    """A cached, batched and prefetched ``tf.data`` pipeline of in-memory arrays.
-
-    With ``shuffle_seed`` the rows are reshuffled every epoch over the whole
-    split (the same uniform permutation per epoch as ``fit(shuffle=True)``),
-    seeded so that runs repeat.
-    """
-    import tensorflow as tf
-
-    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if shuffle_seed is not None:
-        rows = len(next(iter(x.values())) if isinstance(x, dict) else x)
-        data = data.shuffle(rows, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def fit_model(
     model: Any,
     dataset: Dataset,
@@ -306,9 +293,9 @@ def fit_model(
 ) -> Any:
     """``model.fit`` on the training split, validating on the validation split.
 
-    The splits go in as ``tf.data`` pipelines (:func:`input_pipeline`): measured
-    about 10% faster than handing ``fit`` the NumPy arrays, with the same
-    batches and number of updates.
+    The splits go in as ``tf.data`` pipelines of whole batches
+    (:func:`mlpdesigner.train.pipeline.input_pipeline`), shuffled per epoch
+    under the spec's seed, sharing the split arrays' memory.
     """
     train = dataset.train
     validation = dataset.validation

@@ -1,0 +1,121 @@
+"""The input pipeline: in-memory arrays -> a ``tf.data`` dataset of whole batches.
+
+Rows are never handled one at a time. Every epoch draws one permutation of the
+row indices (``stateless_shuffle`` under a seed that the dataset re-draws at
+each new iteration, so a seed repeats the whole run), cuts it into batches of
+indices and gathers each batch from the arrays in one ``tf.gather`` — the
+same scheme Keras uses for NumPy arrays, seeded.
+
+The arrays are not copied: a C-contiguous array whose buffer is aligned to
+:data:`ALIGNMENT` bytes is shared with TensorFlow through DLPack (TensorFlow
+aborts the process on an unaligned buffer, so anything else is copied once,
+aligned). :func:`aligned_empty` allocates such arrays, and
+:meth:`mlpdesigner.train.data.Dataset.subset` builds the splits with it, so
+training holds one float32 copy of the data, with no ``.cache()`` copy and no
+shuffle buffer of rows. ``bench/pipeline.py`` measures it against ``fit`` fed
+NumPy arrays.
+
+TensorFlow is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: Byte alignment TensorFlow requires of a buffer it shares (Eigen's largest vector alignment).
+ALIGNMENT = 64
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialized C-contiguous array whose buffer starts on an :data:`ALIGNMENT`-byte boundary."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(size + ALIGNMENT, dtype=np.uint8)
+    start = (-raw.ctypes.data) % ALIGNMENT
+    return raw[start : start + size].view(dtype).reshape(shape)
+
+
+def is_shareable(array: np.ndarray) -> bool:
+    """True when TensorFlow can use the array's buffer as it is (no copy)."""
+    return (
+        isinstance(array, np.ndarray)
+        and array.size > 0
+        and array.flags.c_contiguous
+        and array.flags.writeable
+        and array.dtype.kind in "fiub"
+        and array.ctypes.data % ALIGNMENT == 0
+    )
+
+
+def shared_tensor(array: Any) -> Any:
+    """A ``tf.Tensor`` over the array's own memory when possible (DLPack), else one aligned copy.
+
+    The tensor keeps the array alive; the array must not be written while the
+    tensor is in use (training never writes its data).
+    """
+    import tensorflow as tf
+
+    array = np.asarray(array)
+    if not is_shareable(array):
+        copy = aligned_empty(array.shape, array.dtype) if array.size else array.copy()
+        if array.size:
+            copy[...] = array
+        array = copy
+        if not is_shareable(array):  # empty, or a dtype DLPack does not carry
+            return tf.convert_to_tensor(array)
+    return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+
+
+def rows_of(x: Any) -> int:
+    """Number of rows of an array or of a dict of arrays (all the same length)."""
+    first = next(iter(x.values())) if isinstance(x, dict) else x
+    return int(len(first))
+
+
+def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None = None) -> Any:
+    """A ``tf.data`` dataset of ``(x, y)`` batches of ``batch_size`` rows (the last one may be smaller).
+
+    ``x`` and ``y`` are arrays or dicts of arrays with the same number of rows.
+    With ``shuffle_seed`` every iteration (every epoch of ``fit``) takes the
+    rows in a new uniform random order drawn from that seed: the same seed
+    gives the same sequence of epochs, in any process. Without it the rows
+    come in order (for validation).
+    """
+    import tensorflow as tf
+
+    rows = rows_of(x)
+    full_batches, partial = divmod(rows, batch_size)
+    data = tf.nest.map_structure(shared_tensor, (x, y))
+
+    def epoch_batches(indices: Any) -> Any:
+        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(indices[: full_batches * batch_size],
+                                                                [full_batches, batch_size]))
+        if partial:
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(indices[full_batches * batch_size :]))
+        return batches
+
+    if shuffle_seed is None:
+        order = tf.data.Dataset.from_tensors(tf.range(rows, dtype=tf.int64))
+    else:
+        # One draw per iteration; rerandomized each iteration, from shuffle_seed, so epochs differ but repeat.
+        draws = tf.data.Dataset.random(seed=int(shuffle_seed), rerandomize_each_iteration=True).take(1)
+        order = draws.map(
+            lambda draw: tf.random.experimental.stateless_shuffle(
+                tf.range(rows, dtype=tf.int64), seed=tf.stack([tf.constant(int(shuffle_seed), tf.int64), draw])
+            )
+        )
+    indices = order.prefetch(1).flat_map(epoch_batches)
+    # The arrays enter as a dataset element (not captured by the map function), so no graph holds a copy.
+    batches = tf.data.Dataset.zip((indices, tf.data.Dataset.from_tensors(data).repeat())).map(
+        lambda index, arrays: tf.nest.map_structure(lambda tensor: tf.gather(tensor, index, axis=0), arrays),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    # flat_map hides the length; Keras needs it to know an epoch's steps without running one first.
+    batches = batches.apply(tf.data.experimental.assert_cardinality(full_batches + (1 if partial else 0)))
+    options = tf.data.Options()
+    # The graph rewrites would serialize the pipeline, arrays included, for no gain here.
+    options.experimental_optimization.apply_default_optimizations = False
+    return batches.with_options(options).prefetch(tf.data.AUTOTUNE)

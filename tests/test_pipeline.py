@@ -1,0 +1,111 @@
+"""The training input pipeline: whole batches, seeded per-epoch shuffling, one copy of the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlpdesigner.train.pipeline import aligned_empty, input_pipeline, is_shareable, shared_tensor
+
+pytest.importorskip("tensorflow")
+
+
+def _epochs(dataset, count: int) -> list[list[list[int]]]:
+    """Target values per batch, for ``count`` passes over the dataset (as ``fit`` makes them)."""
+    return [[batch[1].numpy().reshape(-1).tolist() for batch in dataset] for _ in range(count)]
+
+
+def _data(rows: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    x = aligned_empty((rows, 3), np.float32)
+    x[:] = np.arange(rows, dtype=np.float32)[:, None] * np.array([1, 10, 100], dtype=np.float32)
+    return {"features": x}, np.arange(rows, dtype=np.int64)
+
+
+def test_every_epoch_is_a_permutation_in_whole_batches() -> None:
+    x, y = _data(103)
+    epochs = _epochs(input_pipeline(x, y, 10, shuffle_seed=7), 3)
+    for batches in epochs:
+        assert [len(b) for b in batches] == [10] * 10 + [3]
+        assert sorted(sum(batches, [])) == list(range(103))
+    orders = [sum(batches, []) for batches in epochs]
+    assert orders[0] != orders[1] != orders[2] and orders[0] != list(range(103))
+
+
+def test_inputs_and_targets_stay_paired() -> None:
+    x, y = _data(50)
+    for features, target in input_pipeline(x, y, 8, shuffle_seed=1):
+        assert np.array_equal(features["features"].numpy()[:, 0], target.numpy().astype(np.float32))
+        assert np.array_equal(features["features"].numpy()[:, 2], 100 * target.numpy().astype(np.float32))
+
+
+def test_the_seed_repeats_the_whole_sequence_of_epochs() -> None:
+    x, y = _data(64)
+    first = _epochs(input_pipeline(x, y, 16, shuffle_seed=42), 3)
+    assert _epochs(input_pipeline(x, y, 16, shuffle_seed=42), 3) == first
+    assert _epochs(input_pipeline(x, y, 16, shuffle_seed=43), 3) != first
+
+
+def test_without_a_seed_the_rows_come_in_order() -> None:
+    x, y = _data(10)
+    assert _epochs(input_pipeline(x, y, 4), 2) == [[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]] * 2
+
+
+def test_the_pipeline_reads_the_arrays_in_place() -> None:
+    """No cached or buffered copy of the rows: a value changed in the array shows in the next epoch."""
+    x, y = _data(20)
+    dataset = input_pipeline(x, y, 20)
+    assert _epochs(dataset, 1)[0][0] == list(range(20))
+    y[5] = 500
+    x["features"][5, 0] = -1.0
+    features, target = next(iter(dataset))
+    assert target.numpy()[5] == 500 and features["features"].numpy()[5, 0] == -1.0
+
+
+def test_unaligned_or_strided_arrays_are_copied_once_and_train_the_same() -> None:
+    raw = np.arange(41, dtype=np.float32)
+    unaligned = raw[1:].reshape(20, 2)  # 4 bytes past an allocation: never 64-byte aligned
+    strided = np.arange(40, dtype=np.int64)[::2]
+    assert not is_shareable(unaligned) and not is_shareable(strided)
+    assert np.array_equal(shared_tensor(unaligned).numpy(), unaligned)
+    ((features, target),) = list(input_pipeline(unaligned, strided, 20))
+    assert np.array_equal(features.numpy(), unaligned) and np.array_equal(target.numpy(), strided)
+
+
+def test_an_aligned_array_is_shared_not_copied() -> None:
+    array = aligned_empty((1000, 4), np.float32)
+    array[:] = 1.0
+    assert is_shareable(array)
+    tensor = shared_tensor(array)
+    array[3, 2] = 9.0
+    assert float(tensor[3, 2]) == 9.0
+
+
+def test_fit_sees_the_declared_number_of_steps() -> None:
+    """The dataset tells Keras its length (no epoch has to run out of data to learn it)."""
+    x, y = _data(103)
+    assert int(input_pipeline(x, y, 10, shuffle_seed=0).cardinality()) == 11
+    assert int(input_pipeline(x, y, 103).cardinality()) == 1
+
+
+def test_splits_are_built_shareable(tmp_path) -> None:
+    """load_dataset's split arrays are the single copy training uses (aligned, contiguous)."""
+    from mlpdesigner.train.data import load_dataset
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "data.csv"
+    rows = rng.normal(size=(200, 3))
+    np.savetxt(path, rows, delimiter=",", header="a,b,y", comments="", fmt="%.5f")
+    spec = {
+        "format": "mlpdesigner/1",
+        "name": "s",
+        "inputs": [{"name": "x", "shape": [2]}],
+        "network": {"topology": "sequential", "layers": [{"type": "dense", "units": 4}]},
+        "outputs": [{"name": "y", "task": "regression", "units": 1}],
+        "data": {"path": str(path), "columns": {"x": ["a", "b"], "y": ["y"]}},
+    }
+    dataset = load_dataset(spec)
+    for split in dataset.splits.values():
+        assert is_shareable(split.x["x"]) and is_shareable(split.y["y"])
+        assert split.x["x"].dtype == np.float32
+    train = dataset.train
+    assert np.allclose(train.x["x"], rows[train.indices, :2], atol=1e-5)
