@@ -18,7 +18,9 @@ def _epochs(dataset, count: int) -> list[list[list[int]]]:
 def _data(rows: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     x = aligned_empty((rows, 3), np.float32)
     x[:] = np.arange(rows, dtype=np.float32)[:, None] * np.array([1, 10, 100], dtype=np.float32)
-    return {"features": x}, np.arange(rows, dtype=np.int64)
+    y = aligned_empty((rows,), np.int64)
+    y[:] = np.arange(rows)
+    return {"features": x}, y
 
 
 def test_every_epoch_is_a_permutation_in_whole_batches() -> None:
@@ -109,3 +111,61 @@ def test_splits_are_built_shareable(tmp_path) -> None:
         assert split.x["x"].dtype == np.float32
     train = dataset.train
     assert np.allclose(train.x["x"], rows[train.indices, :2], atol=1e-5)
+
+
+def test_reading_a_block_makes_no_float64_copy_of_it(tmp_path) -> None:
+    """Converting the columns an input reads goes straight to float32: the peak extra memory is the float32
+    block plus a few single columns, not a float64 copy of the whole block besides it."""
+    import tracemalloc
+
+    import pandas as pd
+
+    from mlpdesigner.train.data import _numeric, _Source
+
+    rows, width = 200_000, 16
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(rows, width)), columns=[f"c{i}" for i in range(width)])
+    path = tmp_path / "tiny.csv"
+    path.write_text("a\n1\n", encoding="utf-8")
+    source = _Source(path)
+    tracemalloc.start()
+    try:
+        values = _numeric(source, frame, "x", "input", np.float32)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert values.dtype == np.float32
+    assert np.array_equal(values, frame.to_numpy().astype(np.float32))
+    float32_block = rows * width * 4
+    assert peak < float32_block + 6 * rows * 8, f"peak {peak:,} bytes for a {float32_block:,}-byte block"
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ({("b", 5): "1e39", ("c", 3): "-1e39"}, "row 4, column 'c' (the input 'x'): Expected a number within +-3.4e38"),
+        ({("b", 3): "1e39", ("c", 3): "1e40"}, "row 4, column 'b' (the input 'x'): Expected a number within"),
+        ({("b", 2): "1e39", ("c", 6): ""}, "missing values (empty cells, NaN or infinity) for the input 'x' in 1 rows,"
+                                           " first at row 7; columns: 'c' (1 rows)"),
+    ],
+)
+def test_float32_reading_keeps_the_located_errors(tmp_path, cells, expected) -> None:
+    """Beyond-float32 values are reported at the first one in file order; missing values take precedence."""
+    from mlpdesigner.errors import UserError
+    from mlpdesigner.train.data import read_data
+
+    table = [["a", "b", "c", "y"]] + [[str(i), str(i), str(i), str(i)] for i in range(8)]
+    for (column, row), text in cells.items():
+        table[row]["abcy".index(column)] = text  # table row r is file line r + 1
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(",".join(r) for r in table) + "\n", encoding="utf-8")
+    spec = {
+        "format": "mlpdesigner/1",
+        "name": "s",
+        "inputs": [{"name": "x", "shape": [3]}],
+        "network": {"topology": "sequential", "layers": [{"type": "dense", "units": 4}]},
+        "outputs": [{"name": "y", "task": "regression", "units": 1}],
+        "data": {"path": str(path), "columns": {"x": ["a", "b", "c"], "y": ["y"]}},
+    }
+    with pytest.raises(UserError) as caught:
+        read_data(spec)
+    assert expected in str(caught.value)

@@ -206,13 +206,22 @@ class _Source:
         return frame.loc[:, columns]
 
 
-def _numeric(source: _Source, frame: Any, name: str, role: str) -> np.ndarray:
-    """The block as float64, with the first non-numeric cell or every missing value reported."""
+def _numeric(source: _Source, frame: Any, name: str, role: str, dtype: Any = np.float64) -> np.ndarray:
+    """The block as ``dtype`` (float64, or float32 for what the model reads), with the first non-numeric cell,
+    every missing value, or the first value beyond float32 reported.
+
+    Columns are converted one at a time, straight into the result: no float64 copy of the whole block.
+    """
     import pandas as pd
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-    out = np.empty((len(frame), frame.shape[1]), dtype=np.float64)
-    for j in range(frame.shape[1]):
+    rows, width = frame.shape
+    out = np.empty((rows, width), dtype=dtype)
+    missing_rows = np.zeros(rows, dtype=bool)
+    missing_per_column = np.zeros(width, dtype=np.int64)
+    first_huge: tuple[int, int, float] | None = None  # (row, column, value), first in row-major order
+    limit = np.finfo(np.float32).max
+    for j in range(width):
         series = frame.iloc[:, j]
         column = str(frame.columns[j])
         if is_bool_dtype(series.dtype):
@@ -238,14 +247,26 @@ def _numeric(source: _Source, frame: Any, name: str, role: str) -> np.ndarray:
                     + (f" ({int(bad.sum())} such cells in this column)" if bad.sum() > 1 else "")
                 )
             values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
-        out[:, j] = values
-    _check_finite(source, out, list(map(str, frame.columns)), name, role)
-    huge = np.abs(out) > np.finfo(np.float32).max
-    if huge.any():
-        row, col = np.argwhere(huge)[0]
+        missing = ~np.isfinite(values)
+        if missing.any():
+            missing_rows |= missing
+            missing_per_column[j] = int(missing.sum())
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(values) > limit
+        if huge.any():
+            row = int(np.argmax(huge))
+            if first_huge is None or row < first_huge[0]:
+                first_huge = (row, j, float(values[row]))
+        with np.errstate(over="ignore"):  # values beyond float32 are refused below
+            out[:, j] = values
+    columns = list(map(str, frame.columns))
+    if missing_rows.any():
+        _raise_missing(source, columns, missing_per_column, missing_rows, name, role, "a number")
+    if first_huge is not None:
+        row, col, value = first_huge
         raise UserError(
-            f"{source.path}: {source.row_name(int(row))}, column {str(frame.columns[col])!r} (the {role} {name!r}): "
-            f"Expected a number within +-3.4e38 (the model computes in float32). Received: {out[row, col]:g}"
+            f"{source.path}: {source.row_name(row)}, column {columns[col]!r} (the {role} {name!r}): "
+            f"Expected a number within +-3.4e38 (the model computes in float32). Received: {value:g}"
         )
     return out
 
@@ -264,11 +285,15 @@ def _check_finite(
     source: _Source, values: np.ndarray, columns: list[str], name: str, role: str, expected: str = "a number"
 ) -> None:
     bad = ~np.isfinite(values)
-    if not bad.any():
-        return
-    per_column = bad.sum(axis=0)
+    if bad.any():
+        _raise_missing(source, columns, bad.sum(axis=0), bad.any(axis=1), name, role, expected)
+
+
+def _raise_missing(
+    source: _Source, columns: list[str], per_column: np.ndarray, rows: np.ndarray, name: str, role: str, expected: str
+) -> None:
+    """The missing-values error: how many rows, the first one, and the count per column."""
     detail = ", ".join(f"{columns[j]!r} ({int(n)} rows)" for j, n in enumerate(per_column) if n)
-    rows = bad.any(axis=1)
     first = int(np.argmax(rows))
     raise UserError(
         f"{source.path}: missing values (empty cells, NaN or infinity) for the {role} {name!r} in "
@@ -412,7 +437,7 @@ def _target(
     frame = source.block(name, columns, role)
     info = OutputInfo(name=name, task=task, columns=columns, units=units)
     if task == "regression":
-        return _numeric(source, frame, name, role).astype(np.float32), info, None
+        return _numeric(source, frame, name, role, np.float32), info, None
     if task == "multilabel":
         values = _zero_one(source, frame, name, role)
         info.classes = classes or out.get("classes") or list(columns)
@@ -615,8 +640,8 @@ def _read_checked(
     for inp in filled["inputs"]:
         name = inp["name"]
         columns = mapping[name]
-        values = _numeric(source, source.block(name, columns, "input"), name, "input")
-        x[name] = values.astype(np.float32).reshape((source.rows, *inp["shape"]))
+        values = _numeric(source, source.block(name, columns, "input"), name, "input", np.float32)
+        x[name] = values.reshape((source.rows, *inp["shape"]))
         inputs[name] = list(columns)
     y: dict[str, np.ndarray] = {}
     outputs: dict[str, OutputInfo] = {}

@@ -219,12 +219,37 @@ def losses_and_weights(scaling):
 
 
 def pipeline(x, y, shuffle_seed=None):
-    """Batches as the app feeds them: cached, reshuffled (seeded) each epoch."""
-    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if shuffle_seed is not None:
-        rows = len(next(iter(x.values())) if isinstance(x, dict) else x)
-        data = data.shuffle(rows, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
+    """Batches as the app feeds them: a seeded permutation per epoch, batch by batch."""
+    rows = len(next(iter(x.values())) if isinstance(x, dict) else x)
+    full, partial = divmod(rows, BATCH_SIZE)
+    arrays = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
+
+    def batches(order):
+        head = order[: full * BATCH_SIZE]
+        data = tf.data.Dataset.from_tensor_slices(tf.reshape(head, [full, BATCH_SIZE]))
+        if partial:
+            rest = tf.data.Dataset.from_tensors(order[full * BATCH_SIZE :])
+            data = data.concatenate(rest)
+        return data
+
+    def permutation(draw):
+        seed = tf.stack([tf.constant(shuffle_seed, tf.int64), draw])
+        order = tf.range(rows, dtype=tf.int64)
+        return tf.random.experimental.stateless_shuffle(order, seed)
+
+    def gather(index, both):
+        return tf.nest.map_structure(lambda t: tf.gather(t, index, axis=0), both)
+
+    if shuffle_seed is None:
+        orders = tf.data.Dataset.from_tensors(tf.range(rows, dtype=tf.int64))
+    else:
+        draws = tf.data.Dataset.random(shuffle_seed, rerandomize_each_iteration=True)
+        orders = draws.take(1).map(permutation)
+    indices = orders.prefetch(1).flat_map(batches)
+    data = tf.data.Dataset.zip((indices, tf.data.Dataset.from_tensors(arrays).repeat()))
+    data = data.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    steps = full + (1 if partial else 0)
+    return data.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
 
 
 def take(arrays, rows):
