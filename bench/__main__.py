@@ -29,6 +29,7 @@ SECTIONS = {
     "warm_worker": ("bench.warm_worker", "Train in the designer: fresh child vs warm worker"),
     "export": ("bench.export", "Export and inference"),
     "memory": ("bench.memory", "Memory"),
+    "step_cost": ("bench.step_cost", "Per-step cost of training (ops per step; metrics and XLA variants)"),
     "pipeline": ("bench.pipeline", "Input pipeline at 200k and 2M rows (per-epoch time and peak RSS vs NumPy-fed fit)"),
     "quality": ("bench.quality", "Quality on real data (starter designs vs scikit-learn's MLP and a constant)"),
     "e2e": ("bench.e2e", "End to end: mlpdesigner train vs scikit-learn's MLPRegressor (housing starter)"),
