@@ -44,7 +44,7 @@ def is_shareable(array: np.ndarray) -> bool:
         and array.size > 0
         and array.flags.c_contiguous
         and array.flags.writeable
-        and array.dtype.kind in "fiub"
+        and array.dtype.kind in "fiu"
         and array.ctypes.data % ALIGNMENT == 0
     )
 
