@@ -84,7 +84,8 @@ def measure_case(case: Case, epochs: int, repeats: int) -> dict[str, Any]:
     models = {}
     for name, spec in specs.items():
         models[name] = build_model(
-            spec, seed=42, normalization=dataset.normalization, target_scaling=dataset.target_scaling,
+            spec, seed=42, target_scaling=dataset.target_scaling,
+            normalization={} if name in ("no_normalization", "xla") else dataset.normalization,
             steps_per_execution=settings.steps_per_execution, jit_compile=name == "xla",
         )
     xs, ys = dataset.train.x["features"], dataset.train.y["target"]
