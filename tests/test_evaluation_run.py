@@ -139,14 +139,17 @@ def check_self_contained(parser: PageParser) -> list[bytes]:
 
 def test_report_is_one_self_contained_page(multitask_run: Path, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    """Parsed with html.parser (Qt WebEngine is not installed with PySide6-Essentials: no rendering check)."""
+    """Parsed with html.parser (Qt WebEngine is not installed with PySide6-Essentials: no rendering check).
+
+    Every run now records its layer health (issue 14, ``health.json``), so the page has a health section.
+    """
     out = tmp_path / "report.html"
     assert main(["report", str(multitask_run), "-o", str(out)]) == 0
     assert str(out) in capsys.readouterr().out
     page = out.read_text("utf-8")
     parser = parse_page(page)
     sections = [attrs.get("id") for tag, attrs in parser.tags if tag == "section"]
-    assert sections == ["design", "data", "training", "metrics", "evaluation", "environment"]
+    assert sections == ["design", "data", "training", "metrics", "evaluation", "health", "environment"]
     images = check_self_contained(parser)
     assert len(images) == 2 + 4  # the diagram, the training curves, one figure per output
     assert b"dense_1" in images[0] and b"softmax" in images[0]
