@@ -266,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="K-fold cross-validation (stratified for classification): one run per fold, mean ± std per metric",
     )
+    p.add_argument(
+        "--init-from",
+        metavar="RUN_DIR",
+        help="start from the weights of a finished or imported run (same architecture): fine-tuning",
+    )
 
     p = add("evaluate", cmd_evaluate, "metrics of a trained run on its test split or on a data file")
     p.add_argument("run", metavar="RUN_DIR")

@@ -84,6 +84,8 @@ def _bad_input_cases(tmp_path: Path, run: Path) -> list[tuple[list[str], str]]:
         (["train", FLOWERS, "--epochs", "0"], "--epochs"),
         (["train", FLOWERS, "--out", str(full)], "Expected a new or empty folder"),
         (["train", FLOWERS, "--out", str(full / "x" / "run")], "is not a folder"),
+        (["train", FLOWERS, "--init-from", str(tmp_path / "no-run")], "--init-from"),
+        (["train", FLOWERS, "--init-from", str(run), "--cv", "3"], "cannot be combined with --cv"),
         (["demo", "--out", str(full)], "Expected a new or empty folder"),
         (["summary", "--keras", invalid], "/outputs/0/units"),
         (["export", FLOWERS, "--format", "onnx", "-o", str(tmp_path / "m.onnx"), "--opset", "99"], "opset"),
@@ -126,7 +128,12 @@ def test_exit_codes_of_every_command(tmp_path: Path, fake_run: Path, capsys: pyt
     cases: dict[str, list[tuple[list[str], int]]] = {
         "validate": [([FLOWERS], 0), ([invalid], 1), ([missing], 2), ([FLOWERS, invalid, missing], 2)],
         "summary": [([FLOWERS], 0), ([invalid], 2), ([missing], 2)],
-        "train": [([invalid], 2), ([missing], 2), ([FLOWERS, "--batch-size", "0"], 2)],
+        "train": [
+            ([invalid], 2),
+            ([missing], 2),
+            ([FLOWERS, "--batch-size", "0"], 2),
+            ([FLOWERS, "--init-from", str(tmp_path / "no-run")], 2),
+        ],
         "evaluate": [([str(tmp_path / "no-run")], 2), ([str(fake_run), "--data", missing], 2)],
         "predict": [([str(fake_run), "--data", missing, "-o", str(tmp_path / "p.csv")], 2)],
         "export": [

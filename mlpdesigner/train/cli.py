@@ -9,6 +9,11 @@
     folder (status ``stopped``); a second signal stops at once.
     Exit codes (:class:`~mlpdesigner.errors.ExitCode`): 0 completed or stopped, 1 failed, 2 bad input
     (an invalid spec, missing data, a bad option).
+``mlpdesigner train SPEC --init-from RUN_DIR [...]``
+    Starts from the weights of a finished or imported run whose model has the
+    same architecture (:mod:`mlpdesigner.train.init_from`); ``run.json`` records
+    ``init_from``. A run that cannot be used, or a design that does not match
+    it (the error names the first layer that differs), is bad input (exit 2).
 ``mlpdesigner train SPEC --cv K [...]``
     K-fold cross-validation (:mod:`mlpdesigner.train.crossval`): one run folder
     per fold under one parent folder, ``cv.json`` there, and the test metrics'
@@ -175,6 +180,14 @@ def run_train(args: argparse.Namespace) -> int:
     if not faulthandler.is_enabled():  # a crash in native code leaves at least a Python traceback on stderr
         with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):  # stderr without a file
             faulthandler.enable()
+    init_from = getattr(args, "init_from", None)
+    if init_from is not None:
+        from .init_from import check_source
+
+        if getattr(args, "cv", None) is not None:
+            raise UserError("--init-from cannot be combined with --cv. Expected one of them: cross-validation "
+                            "measures a design trained from scratch on each fold")
+        check_source(init_from)
     if getattr(args, "cv", None) is not None:
         return run_cross_validation(args)
     result = _train_with_progress(
@@ -186,6 +199,7 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=getattr(args, "epochs", None),
         batch_size=getattr(args, "batch_size", None),
         seed=getattr(args, "seed", None),
+        init_from=init_from,
     )
     print_advice(result.run_dir, sys.stderr)
     return result.exit_code

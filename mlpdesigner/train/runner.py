@@ -681,6 +681,15 @@ def record_hard_stop(run_dir: Path, info: RunInfo, history: list[dict[str, Any]]
         runfolder.write_info(run_dir, info)
 
 
+def initial_weights(prepared: Prepared, init_from: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    """``--init-from``: the prepared model takes that run's weights; returns run.json's ``init_from`` record."""
+    if init_from is None or prepared.model is None:
+        return None
+    from .init_from import initialize
+
+    return initialize(prepared, init_from)
+
+
 def train(
     spec_source: Spec | str | os.PathLike[str] | dict[str, Any],
     *,
@@ -692,6 +701,7 @@ def train(
     reporter: Reporter | None = None,
     stop: StopRequest | None = None,
     fold: tuple[int, int] | None = None,
+    init_from: str | os.PathLike[str] | None = None,
 ) -> RunResult:
     """Train a spec on its data and write the run folder.
 
@@ -701,11 +711,13 @@ def train(
     returned; ``stop`` (a :class:`~mlpdesigner.train.progress.StopRequest`)
     ends the run gracefully after the current batch. ``fold`` (index, count)
     trains on one cross-validation fold (see :mod:`mlpdesigner.train.crossval`).
+    ``init_from`` (a run folder) starts from that run's weights (:mod:`mlpdesigner.train.init_from`).
     """
     reporter = reporter or Reporter()
     stop = stop or StopRequest()
     prepared = prepare(spec_source, data_path=data_path, out=out, epochs=epochs, batch_size=batch_size, seed=seed,
                        fold=fold)
+    initial = initial_weights(prepared, init_from)
     from .callbacks import RunMonitor
     from .health_callback import attach as attach_health
 
@@ -715,6 +727,8 @@ def train(
     for entry in data_advice_for_run(prepared):
         print(f"data: {entry.format()}", file=sys.stderr)
     info = run_record(prepared)
+    if initial is not None:
+        info.extra["init_from"] = initial
     try:
         atomic_write_text(run_dir / runfolder.SPEC_FILE,
                           dumps(frozen_spec(prepared.spec, prepared.dataset.path, run_dir)))
