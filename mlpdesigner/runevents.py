@@ -268,11 +268,13 @@ def child_environment(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def train_command(spec_path: str | os.PathLike[str], run_dir: str | os.PathLike[str],
-                  epochs: int | None = None) -> list[str]:
-    """argv of the training child."""
+                  epochs: int | None = None, init_from: str | os.PathLike[str] | None = None) -> list[str]:
+    """argv of the training child (``init_from``: a run folder whose weights it starts from)."""
     argv = [sys.executable, "-m", "mlpdesigner", "train", str(spec_path), "--progress", "jsonl", "--out", str(run_dir)]
     if epochs:
         argv += ["--epochs", str(int(epochs))]
+    if init_from is not None:
+        argv += ["--init-from", str(init_from)]
     return argv
 
 

@@ -108,8 +108,10 @@ class RunController(QObject):
             return "Cannot train: the design has no data. Choose a CSV file and map its columns in the Data tab."
         return None
 
-    def prepare_training(self, epochs: int | None = None) -> TrainingRun | str:
+    def prepare_training(self, epochs: int | None = None, init_from: Path | None = None) -> TrainingRun | str:
         """A training child for what the editor shows, not started yet; or the message why there is none.
+
+        ``init_from``: a run folder whose weights the child starts from (``train --init-from``).
 
         The caller connects to the run's signals, then calls :meth:`launch`.
         """
@@ -131,7 +133,7 @@ class RunController(QObject):
             return f"Cannot create the runs folder {root}: {exc.strerror or exc}"
         doc = self.document
         run_dir = new_run_dir(root, doc.spec.name or "design")
-        argv = train_command(spec_path, run_dir, epochs)
+        argv = train_command(spec_path, run_dir, epochs, init_from)
         self.run = TrainingRun(argv, cwd=doc.path.parent if doc.path else None, cleanup=cleanup, parent=self,
                                worker=self.worker)
         self.run_dir = run_dir

@@ -62,6 +62,10 @@ STATUS_COLORS = {
 LOG_LINES = 5000
 
 
+#: Runs whose model a new run can start from ("Continue training").
+CONTINUABLE = (RunStatus.COMPLETED, RunStatus.STOPPED, RunStatus.IMPORTED)
+
+
 def _pg() -> Any:
     """pyqtgraph, imported on first use: it costs ~0.2 s, and the designer starts on the diagram."""
     import pyqtgraph as pg
@@ -349,6 +353,11 @@ class TrainView(QWidget):
         self.compare_button.setToolTip("Overlay the curves of the two selected runs")
         self.folder_button = QPushButton("Open folder", self)
         self.folder_button.setToolTip("Open the selected run's folder")
+        self.continue_button = QPushButton("Continue training", self)
+        self.continue_button.setObjectName("continue_button")
+        self.continue_button.setToolTip("Continue training from the selected run: a new run that starts from its "
+                                        "weights (same architecture), with this design's training settings")
+        self.continue_button.clicked.connect(lambda: self.continue_selected())
         self.show_button.clicked.connect(self.show_selected)
         self.compare_button.clicked.connect(self.compare_selected)
         self.folder_button.clicked.connect(self.open_selected_folder)
@@ -370,7 +379,7 @@ class TrainView(QWidget):
         history_layout.addWidget(history_title)
         history_layout.addWidget(self.history, 1)
         buttons = QHBoxLayout()
-        for button in (self.show_button, self.compare_button, self.folder_button):
+        for button in (self.show_button, self.compare_button, self.folder_button, self.continue_button):
             buttons.addWidget(button)
         history_layout.addLayout(buttons)
         # Curves over the whole width on top (plots and their legend need it); runs and details below.
@@ -409,12 +418,15 @@ class TrainView(QWidget):
     def runs_root(self) -> Path | None:
         return self.controller.runs_root()
 
-    def start_training(self, epochs: int | None = None) -> TrainingRun | None:
-        """Start training what the editor shows (returns at once; None when it cannot start)."""
+    def start_training(self, epochs: int | None = None, init_from: Path | None = None) -> TrainingRun | None:
+        """Start training what the editor shows (returns at once; None when it cannot start).
+
+        ``init_from``: a run folder whose weights the new run starts from.
+        """
         if self.training:
             return None
         epochs = epochs if epochs is not None else (self.epochs.value() or None)
-        run = self.controller.prepare_training(epochs)
+        run = self.controller.prepare_training(epochs, init_from)
         if isinstance(run, str):
             self.show_failure(run)
             return None
@@ -619,6 +631,13 @@ class TrainView(QWidget):
                                 read_history(record.path)) for record in records])
         self.evaluation.show_runs([(f"{RUN_LETTERS[i]}: {r.name}", views_folder(r)) for i, r in enumerate(records)])
 
+    def continue_selected(self) -> TrainingRun | None:
+        """Train the design again, starting from the selected run's weights (Continue training)."""
+        records = self.selected_records()
+        if len(records) != 1 or records[0].status not in CONTINUABLE:
+            return None
+        return self.start_training(init_from=records[0].path)
+
     def open_selected_folder(self) -> None:
         path = self.selected_run_dir()
         if path is not None:
@@ -632,4 +651,6 @@ class TrainView(QWidget):
         self.show_button.setEnabled(selected >= 1)
         self.compare_button.setEnabled(selected >= 2)
         self.folder_button.setEnabled(selected >= 1)
+        records = self.selected_records() if selected == 1 else []
+        self.continue_button.setEnabled(not running and bool(records) and records[0].status in CONTINUABLE)
 
