@@ -34,6 +34,7 @@ SECTIONS = {
     "quality": ("bench.quality", "Quality on real data (starter designs vs scikit-learn's MLP and a constant)"),
     "e2e": ("bench.e2e", "End to end: mlpdesigner train vs scikit-learn's MLPRegressor (housing starter)"),
     "predict": ("bench.predict", "Prediction: mlpdesigner predict vs a pandas + onnxruntime script (100k rows)"),
+    "script": ("bench.script_speed", "Generated training script vs mlpdesigner train (wall time)"),
 }
 
 

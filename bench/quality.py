@@ -19,9 +19,15 @@ On the same test rows (the run's ``splits.npz``):
 - the constant baseline from ``metrics.json`` (majority class / mean target of
   the training rows).
 
-Metric: test accuracy (classification) or test MAE (regression), the mean
-over several split seeds (``data.split_seed`` 0..N-1; one in ``--quick``),
-because a test split of 15-60 rows moves by whole points with one row.
+Metric: test accuracy (classification) or test MAE (regression), mean ±
+standard deviation over several split seeds (``data.split_seed`` 0..N-1; one
+in ``--quick``), the same splits for all three columns, because a test split
+of 30-60 rows moves by whole points with one row. A dataset gets at least
+:data:`MIN_SPLIT_SEEDS` splits, and more while its test rows over all splits
+add up to fewer than :data:`MIN_TEST_PREDICTIONS` (iris: 20 splits of 30 test
+rows), so that a small dataset's mean is not decided by one flower. The
+paired difference (ours minus scikit-learn's, split by split) is given with
+its standard error: a gap within about two standard errors is noise.
 """
 
 from __future__ import annotations
@@ -37,8 +43,14 @@ from typing import Any
 
 import numpy as np
 
-#: Split seeds averaged over (the quick run uses the first).
-SPLIT_SEEDS = (0, 1, 2, 3, 4)
+#: Fewest split seeds a dataset is averaged over (the quick run uses one).
+MIN_SPLIT_SEEDS = 5
+
+#: More split seeds are added until the test rows over all splits reach this many.
+MIN_TEST_PREDICTIONS = 600
+
+#: Most split seeds for one dataset.
+MAX_SPLIT_SEEDS = 30
 
 
 @dataclass(frozen=True)
@@ -108,8 +120,27 @@ def _sklearn_score(case: Case, x: np.ndarray, y: np.ndarray, rows: dict[str, np.
     return float(np.mean(predicted == truth))
 
 
-def run_case(case: Case, folder: Path, seeds: tuple[int, ...], epochs: int | None = None) -> dict[str, Any]:
-    """Mean test metric of the starter design, scikit-learn's MLP and the constant over ``seeds``."""
+def split_seed_count(test_rows: int) -> int:
+    """Split seeds for a dataset whose test split has ``test_rows`` rows (see the module docstring)."""
+    needed = -(-MIN_TEST_PREDICTIONS // max(1, test_rows))
+    return min(MAX_SPLIT_SEEDS, max(MIN_SPLIT_SEEDS, needed))
+
+
+def mean_std(values: list[float], digits: int = 4) -> str:
+    """``mean ± std`` (sample standard deviation; 0 for one value)."""
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
+
+
+def paired_difference(ours: list[float], theirs: list[float], digits: int = 4) -> str:
+    """Mean of ours - theirs split by split, ± its standard error."""
+    diffs = [a - b for a, b in zip(ours, theirs, strict=True)]
+    error = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
+    return f"{statistics.fmean(diffs):+.{digits}f} ± {error:.{digits}f}"
+
+
+def run_case(case: Case, folder: Path, quick: bool = False, epochs: int | None = None) -> dict[str, Any]:
+    """Test metric of the starter design, scikit-learn's MLP and the constant on the same split seeds."""
     import pandas as pd
 
     from mlpdesigner.train.progress import Reporter
@@ -122,8 +153,13 @@ def run_case(case: Case, folder: Path, seeds: tuple[int, ...], epochs: int | Non
     data = folder / f"{case.key}.csv"
     table.to_csv(data, index=False)
     metric = "mae" if case.task == "regression" else "accuracy"
-    ours, theirs, constant, test_rows = [], [], [], []
-    for seed in seeds:
+    ours: list[float] = []
+    theirs: list[float] = []
+    constant: list[float] = []
+    test_rows: list[int] = []
+    seeds = 1
+    seed = 0
+    while seed < seeds:
         spec = design_for(case, data, x.shape[1], classes, epochs=epochs)
         spec["data"]["split_seed"] = seed
         result = train(spec, out=folder / f"{case.key}-{seed}", reporter=Reporter())
@@ -136,19 +172,27 @@ def run_case(case: Case, folder: Path, seeds: tuple[int, ...], epochs: int | Non
         constant.append(metrics["baseline"]["test"][metric])
         theirs.append(_sklearn_score(case, x, y, rows, seed))
         test_rows.append(len(rows["test"]))
+        if seed == 0 and not quick:
+            seeds = split_seed_count(len(rows["test"]))
+        seed += 1
     better = min if metric == "mae" else max
     # Rounded: Keras reports float32, scikit-learn float64; a tie on the same rows is a tie.
     mean_ours, mean_theirs, mean_constant = (round(statistics.fmean(v), 6) for v in (ours, theirs, constant))
+    digits = 2 if metric == "mae" else 4
     return {
         "dataset": case.key,
         "rows x features": f"{x.shape[0]} x {x.shape[1]}",
         "task": case.task if case.task != "multiclass" else f"{classes} classes",
         "starter design": case.design,
         "metric": f"test {metric}",
+        "split seeds": seeds,
+        "test rows": round(statistics.fmean(test_rows)),
         "MLP Designer": round(mean_ours, 4),
         "sklearn MLP": round(mean_theirs, 4),
         "constant": round(mean_constant, 4),
-        "test rows": round(statistics.fmean(test_rows)),
+        "MLP Designer mean ± std": mean_std(ours, digits),
+        "sklearn MLP mean ± std": mean_std(theirs, digits),
+        "difference (paired) ± s.e.": paired_difference(ours, theirs, digits),
         "matches or beats sklearn": "yes" if better(mean_ours, mean_theirs) == mean_ours else "no",
         "beats constant": "yes" if better(mean_ours, mean_constant) == mean_ours and mean_ours != mean_constant
         else "no",
@@ -160,16 +204,16 @@ def run(quick: bool = False, only: list[str] | None = None, epochs: int | None =
     from mlpdesigner import tfenv
 
     tfenv.quiet()
-    seeds = SPLIT_SEEDS[:1] if quick else SPLIT_SEEDS
     rows = []
     with tempfile.TemporaryDirectory(prefix="mlpdesigner-quality-") as tmp:
         for case in CASES:
             if only and case.key not in only:
                 continue
-            rows.append(run_case(case, Path(tmp), seeds, epochs))
+            rows.append(run_case(case, Path(tmp), quick, epochs))
     caption = (
-        f"Test metric, mean over split seeds {', '.join(map(str, seeds))} (same test rows for all three columns; "
-        "sklearn: StandardScaler + default MLP on the same training rows; constant: majority class / mean target)"
+        "Test metric over split seeds 0..N-1 (N per dataset: at least 5, and enough for 600 test predictions); "
+        "the same test rows for all three columns; sklearn: StandardScaler + default MLP on the same training rows; "
+        "constant: majority class / mean target; difference: ours - sklearn split by split, ± standard error"
     )
     return {
         "tables": {caption: rows},

@@ -61,6 +61,7 @@ def test_quality_section_runs_on_a_tiny_setting() -> None:
     (rows,) = section["tables"].values()
     (row,) = rows
     assert row["dataset"] == "iris" and row["test rows"] == 30 and row["metric"] == "test accuracy"
+    assert row["split seeds"] == 1 and row["MLP Designer mean ± std"].endswith("± 0.0000")
     assert 0 <= row["MLP Designer"] <= 1 and 0.5 < row["sklearn MLP"] <= 1
     assert row["constant"] == pytest.approx(1 / 3, abs=1e-4)  # 10 rows of each class in 30
     assert section["beats_constant"] in ("0/1", "1/1")
@@ -91,3 +92,23 @@ def test_predict_section_runs_quick() -> None:
     assert [row["side"] for row in rows] == ["mlpdesigner predict", "pandas + onnxruntime script"]
     assert section["rows"] == 5_000 and section["max_abs_diff_designer_vs_script"] <= 1e-5
     assert section["designer_over_script_time_ratio"] > 0 and section["designer_over_script_rss_ratio"] > 0
+
+
+def test_quality_averages_small_datasets_over_more_splits() -> None:
+    """A 30-row test split gets 20 split seeds (600 test predictions); large ones keep the minimum of 5."""
+    from bench.quality import paired_difference, split_seed_count
+
+    assert [split_seed_count(rows) for rows in (30, 36, 114, 360, 1)] == [20, 17, 6, 5, 30]
+    assert paired_difference([1.0, 0.9, 0.8], [0.9, 0.9, 0.9]) == "+0.0000 ± 0.0577"
+
+
+def test_script_speed_case_is_a_valid_design_without_early_stopping(tmp_path) -> None:
+    """Both sides train exactly the given epochs on the same data file."""
+    from bench.script_speed import FEATURES, ROWS, write_case
+    from mlpdesigner.spec import load_spec
+
+    spec = load_spec(write_case(tmp_path, epochs=3))
+    assert spec.ok
+    assert spec.filled["training"]["epochs"] == 3 and spec.filled["training"]["early_stopping"]["enabled"] is False
+    assert spec.filled["inputs"][0]["shape"] == [FEATURES]
+    assert len((tmp_path / "rows.csv").read_text().splitlines()) == ROWS + 1
