@@ -26,8 +26,10 @@ HIDDEN_KINDS = {
     "prelu",
     "elu",
     "batch_normalization",
+    "layer_normalization",
     "dropout",
     "alpha_dropout",
+    "gaussian_noise",
     "flatten",
 }
 
@@ -377,6 +379,11 @@ class _Recogniser:
             elif kind == "batch_normalization":
                 layer = {"type": "batch_normalization"}
                 layer.update({k: v for k, v in cfg.items() if v != BN_DEFAULTS.get(k)})
+            elif kind == "layer_normalization":
+                layer = {"type": "layer_normalization"}
+                layer.update({k: v for k, v in cfg.items() if v != BN_DEFAULTS.get(k)})
+            elif kind == "gaussian_noise":
+                layer = {"type": "gaussian_noise", "stddev": cfg["stddev"]}
             elif kind in ("dropout", "alpha_dropout"):
                 layer = {"type": kind, "rate": cfg["rate"]}
             else:

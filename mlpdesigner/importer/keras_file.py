@@ -95,7 +95,9 @@ KINDS = {
     "PReLU": "prelu",
     "ELU": "elu",
     "BatchNormalization": "batch_normalization",
+    "LayerNormalization": "layer_normalization",
     "Dropout": "dropout",
+    "GaussianNoise": "gaussian_noise",
     "AlphaDropout": "alpha_dropout",
     "Flatten": "flatten",
     "Concatenate": "concatenate",
@@ -137,8 +139,8 @@ def _outside(name: str, cls: str, index: int, count: int, source: str) -> str:
     }.get(cls, "it is outside the multilayer-perceptron family (convolutional, recurrent, custom layers ...)")
     return (
         f"{source}: cannot import layer {index + 1} of {count}, {name!r} ({cls}): {why}. Expected only Dense, "
-        "Activation, LeakyReLU, PReLU, ELU, BatchNormalization, Dropout, AlphaDropout, Flatten, Normalization, "
-        "Rescaling and Concatenate layers"
+        "Activation, LeakyReLU, PReLU, ELU, BatchNormalization, LayerNormalization, Dropout, AlphaDropout, "
+        "GaussianNoise, Flatten, Normalization, Rescaling and Concatenate layers"
     )
 
 
@@ -315,6 +317,27 @@ def _node(layer: dict[str, Any], index: int, count: int, source: str, inputs: li
             "center": bool(cfg.get("center", True)),
             "scale": bool(cfg.get("scale", True)),
         }
+    elif kind == "layer_normalization":
+        _no(
+            cfg,
+            desc,
+            axis=(-1, [-1]),
+            beta_regularizer=None,
+            gamma_regularizer=None,
+            beta_constraint=None,
+            gamma_constraint=None,
+            rms_scaling=False,
+        )
+        for key, default in (("beta_initializer", "zeros"), ("gamma_initializer", "ones")):
+            if key in cfg and _initializer(cfg[key], desc, key) != default:
+                raise ImportRefused(f"{desc} has {key} other than {default!r}, which the spec format cannot hold")
+        node.config = {
+            "epsilon": float(cfg.get("epsilon", 0.001)),
+            "center": bool(cfg.get("center", True)),
+            "scale": bool(cfg.get("scale", True)),
+        }
+    elif kind == "gaussian_noise":
+        node.config = {"stddev": float(cfg.get("stddev", 0.1))}
     elif kind in ("dropout", "alpha_dropout"):
         _no(cfg, desc, noise_shape=None)
         node.config = {"rate": float(cfg.get("rate", 0.0))}

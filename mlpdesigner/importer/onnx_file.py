@@ -15,6 +15,12 @@ PyTorch writes ``Gemm`` and ``BatchNormalization``; skl2onnx writes ``MatMul`` +
 3. affine steps become what their place says: the input's normalization, a
    batch normalization (folded or not), or an output's range rescaling.
 
+Layer normalization is read from ONNX's ``LayerNormalization`` op (PyTorch's
+``nn.LayerNorm`` at opset 17); tf2onnx spells it as ReduceMean/Sub/Mul/Sqrt/
+Reciprocal arithmetic, which is refused at its first ``ReduceMean``. Gaussian
+noise (and dropout) act only in training, so an ONNX graph never carries them:
+a model that had them imports without them.
+
 Files are read with ``onnx.load`` (protobuf only: no pickles, no code), external
 data and custom op domains are refused, and ops outside the list are refused
 naming the first such node and its position.
@@ -272,6 +278,9 @@ class _Reader:
         if op == "BatchNormalization":
             self.batch_norm(index)
             return
+        if op == "LayerNormalization":
+            self.layer_norm(index)
+            return
         if op in ("Flatten", "Reshape"):
             self.flatten(index)
             return
@@ -301,7 +310,7 @@ class _Reader:
         raise self.refuse(
             index,
             "it is outside the multilayer-perceptron family. Expected MatMul/Gemm, Add, activation ops, "
-            "BatchNormalization, Flatten, Concat and Softmax",
+            "BatchNormalization, LayerNormalization, Flatten, Concat and Softmax",
         )
 
     # ------------------------------------------------------------------ linear parts
@@ -403,6 +412,36 @@ class _Reader:
             "BatchNormalization",
             index,
             weights=[a.astype("float32") for a in (gamma, beta, mean, var)],
+        )
+        self.value_of[node.output[0]] = made.name
+        self.done.add(index)
+
+    def layer_norm(self, index: int) -> None:
+        """ONNX's own LayerNormalization op (opset 17; PyTorch's nn.LayerNorm) over the feature axis.
+
+        Exporters that spell it out instead (tf2onnx: ReduceMean, Sub, Mul, Sqrt,
+        Reciprocal ...) are refused at its first ReduceMean.
+        """
+        node = self.nodes[index]
+        if self.attr(node, "axis", -1) not in (-1, 1):
+            raise self.refuse(index, f"normalizes over axis {self.attr(node, 'axis')}. Expected the feature axis")
+        if any(value and self.users.get(value) for value in node.output[1:]):
+            raise self.refuse(index, "its mean or inverse standard deviation is read by other nodes")
+        gamma = self.const(node.input[1]) if len(node.input) > 1 else None
+        beta = self.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        if gamma is None or (len(node.input) > 2 and node.input[2] and beta is None):
+            raise self.refuse(index, "its scale or bias is not a constant. Expected trained weights")
+        weights = [np.asarray(gamma, dtype="float32").reshape(-1)]
+        if beta is not None:
+            weights.append(np.asarray(beta, dtype="float32").reshape(-1))
+        made = self.new(
+            "layer_normalization",
+            [self.source(node.input[0], index)],
+            {"epsilon": float32_value(float(self.attr(node, "epsilon", 1e-5))), "center": beta is not None,
+             "scale": True},
+            "LayerNormalization",
+            index,
+            weights=weights,
         )
         self.value_of[node.output[0]] = made.name
         self.done.add(index)
