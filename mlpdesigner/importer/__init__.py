@@ -110,11 +110,24 @@ def _finish(recognised: Recognised, graph: Graph, file: Path, fmt: str) -> dict[
         training["learning_rate_schedule"] = graph.training.schedule
     if training:
         spec["training"] = training
+    _class_labels(spec, graph)
     checked = analyze(spec)
     if not checked.ok:
         problems = "; ".join(f"{p.path or '/'}: {p.message}" for p in checked.errors)
         raise ImportRefused(f"{file}: the model reads as a spec that is not valid: {problems}")
     return spec
+
+
+def _class_labels(spec: dict[str, Any], graph: Graph) -> None:
+    """Class labels the file names (an skl2onnx classifier's) become the classification outputs' ``classes``."""
+    for out in spec["outputs"]:
+        node = graph.nodes.get(out["name"])
+        labels = node.config.get("classes") if node is not None else None
+        if not labels:
+            continue
+        count = 2 if out["task"] == "binary" else out["units"]
+        if out["task"] in ("binary", "multiclass") and len(labels) == count:
+            out["classes"] = [str(label)[:200] for label in labels]
 
 
 # --------------------------------------------------------------------------- weights

@@ -15,6 +15,10 @@ PyTorch writes ``Gemm`` and ``BatchNormalization``; skl2onnx writes ``MatMul`` +
 3. affine steps become what their place says: the input's normalization, a
    batch normalization (folded or not), or an output's range rescaling.
 
+skl2onnx classifiers end in a label output and a ``ZipMap`` (``ai.onnx.ml``
+ops): :mod:`mlpdesigner.importer.sklearn_tail` removes that tail first, so the
+probabilities are the output and the labels its ``classes``.
+
 Layer normalization is read from ONNX's ``LayerNormalization`` op (PyTorch's
 ``nn.LayerNorm`` at opset 17); tf2onnx spells it as ReduceMean/Sub/Mul/Sqrt/
 Reciprocal arithmetic, which is refused at its first ``ReduceMean``. Gaussian
@@ -36,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .graph import GNode, Graph, ImportRefused, float32_value, identifier
+from .sklearn_tail import strip_classifier_tail
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import ImportResult
@@ -85,6 +90,8 @@ def load_proto(path: Path) -> Any:
             )
     if proto.functions:
         raise ImportRefused(f"{path}: the model defines its own functions. Expected standard ONNX ops only")
+    proto, _ = strip_classifier_tail(proto)
+    graph = proto.graph
     for index, node in enumerate(graph.node):
         if node.domain not in ("", "ai.onnx"):
             raise ImportRefused(
@@ -857,8 +864,19 @@ def _tidy(value: float) -> float:
 
 
 def read_onnx_graph(path: Path) -> Graph:
-    """The layer graph of an ONNX file."""
-    return _Reader(path, load_proto(path)).read()
+    """The layer graph of an ONNX file (an skl2onnx classifier's class labels on its probability output)."""
+    proto = load_proto(path)
+    graph = _Reader(path, proto).read()
+    _, labels = strip_classifier_tail(_onnx().load(str(path), load_external_data=False))
+    for name in graph.outputs:
+        node = graph.nodes[name]
+        if node.config.get("onnx_output") in labels:
+            node.config["classes"] = labels[node.config["onnx_output"]]
+            graph.notes.append(
+                f"the label output and ZipMap of the skl2onnx classifier are left out; output {name!r} gives the "
+                "class probabilities, its classes the file's labels"
+            )
+    return graph
 
 
 def onnx_readers(result: ImportResult) -> tuple[Callable[[GNode], list[Any]], Callable[[list[Any]], list[Any]]]:
@@ -869,8 +887,11 @@ def onnx_readers(result: ImportResult) -> tuple[Callable[[GNode], list[Any]], Ca
         raise ImportRefused("Checking ONNX weights needs onnxruntime: pip install onnxruntime") from None
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    trimmed, labels = strip_classifier_tail(_onnx().load(str(result.path), load_external_data=False))
     try:
-        session = ort.InferenceSession(str(result.path), options, providers=["CPUExecutionProvider"])
+        # An skl2onnx classifier is checked on its probabilities (the graph without its label output and ZipMap).
+        model = trimmed.SerializeToString() if labels else str(result.path)
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - the runtime's reason is the user's answer
         raise ImportRefused(f"{result.path}: onnxruntime cannot run the model: {exc}") from None
     graph = result.graph
