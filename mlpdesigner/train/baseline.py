@@ -130,6 +130,8 @@ def baseline_metrics(
 
 def split_baselines(spec_outputs: list[dict[str, Any]], dataset: Any) -> dict[str, dict[str, float] | None]:
     """Baseline metrics on the validation and test splits of a :class:`~mlpdesigner.train.data.Dataset`."""
+    if hasattr(dataset, "baselines"):  # streamed (mlpdesigner.train.stream)
+        return dataset.baselines(spec_outputs)
     return {
         name: baseline_metrics(spec_outputs, dataset.train.y, dataset.splits[name].y, dataset.target_scaling)
         for name in ("validation", "test")

@@ -69,11 +69,12 @@ from ..spec.paths import relative_path
 from ..spec.plan import Plan
 from ..spec.registry import callback_calls
 from .baseline import split_baselines
-from .data import Dataset, load_dataset, split_warnings
+from .data import Dataset, split_warnings
 from .memory import check_fits, is_out_of_memory, out_of_memory_message
 from .onnx_artifact import record_run_onnx
 from .pipeline import input_pipeline
 from .progress import Reporter, StopRequest
+from .stream import training_data
 
 #: Batches per call into the compiled graph when ``steps_per_execution`` is "auto".
 AUTO_STEPS_PER_EXECUTION = 64
@@ -237,14 +238,19 @@ def class_weights(spec: Spec, dataset: Dataset, settings: Settings) -> dict[int,
         )
         return None
     out = outputs[0]
-    target = dataset.train.y[out["name"]]
-    index = target.argmax(axis=1) if target.ndim == 2 and target.shape[1] > 1 else target.reshape(-1).astype(int)
     classes = 2 if out["task"] == "binary" else out["units"]
-    counts = np.bincount(index, minlength=classes)
+    if getattr(dataset, "streaming", False):
+        counts = np.zeros(classes, dtype=np.int64)
+        streamed = dataset.class_weight_counts(out["name"])
+        counts[: len(streamed)] = streamed
+    else:
+        target = dataset.train.y[out["name"]]
+        index = target.argmax(axis=1) if target.ndim == 2 and target.shape[1] > 1 else target.reshape(-1).astype(int)
+        counts = np.bincount(index, minlength=classes)
     present = counts > 0
     weights = {}
     for c in range(classes):
-        weights[c] = float(index.size / (present.sum() * counts[c])) if counts[c] else 1.0
+        weights[c] = float(counts.sum() / (present.sum() * counts[c])) if counts[c] else 1.0
     return weights
 
 
@@ -299,6 +305,16 @@ def fit_model(
     """
     train = dataset.train
     validation = dataset.validation
+    if getattr(dataset, "streaming", False):  # read from the file every epoch (mlpdesigner.train.stream)
+        return model.fit(
+            dataset.pipeline(model, "train", settings.batch_size, shuffle_seed=settings.seed),
+            epochs=settings.epochs,
+            validation_data=dataset.pipeline(model, "validation", settings.batch_size) if validation.rows else None,
+            shuffle=False,  # the pipeline shuffles
+            class_weight=class_weight,
+            callbacks=callbacks,
+            verbose=0,
+        )
     train_data = input_pipeline(
         model_inputs(model, train.x), model_targets(train.y), settings.batch_size, shuffle_seed=settings.seed
     )
@@ -322,6 +338,8 @@ def evaluate_split(model: Any, split: Any, batch_size: int) -> dict[str, float] 
     """Metrics of the model on one split (None for an empty split)."""
     if split.rows == 0:
         return None
+    if hasattr(split, "evaluate"):  # a streamed split
+        return split.evaluate(model, batch_size)
     result = model.evaluate(
         model_inputs(model, split.x), model_targets(split.y), batch_size=batch_size, verbose=0, return_dict=True
     )
@@ -383,6 +401,9 @@ def write_split_rows(dataset: Dataset, run_dir: Path) -> None:
     """``splits.npz``: the row indices (0-based data rows) of the train, validation and test splits."""
     from ..atomic import atomic_write_bytes
 
+    if getattr(dataset, "streaming", False):
+        atomic_write_bytes(run_dir / runfolder.SPLIT_ROWS_FILE, dataset.split_file_bytes())
+        return
     buffer = io.BytesIO()
     rows = {name: split.indices.astype(np.int64) for name, split in dataset.splits.items()}
     np.savez(buffer, **rows)  # type: ignore[arg-type]  # numpy types the keywords as allow_pickle
@@ -391,8 +412,11 @@ def write_split_rows(dataset: Dataset, run_dir: Path) -> None:
 
 def write_sample_inputs(dataset: Dataset, run_dir: Path) -> None:
     """Up to :data:`SAMPLE_ROWS` rows of the validation split (else test, else train), float32 per input."""
-    split = next((s for s in (dataset.validation, dataset.test, dataset.train) if s.rows), dataset.train)
-    arrays = {name: np.ascontiguousarray(values[:SAMPLE_ROWS], dtype=np.float32) for name, values in split.x.items()}
+    if getattr(dataset, "streaming", False):
+        chosen = dataset.sample_inputs
+    else:
+        chosen = next((s for s in (dataset.validation, dataset.test, dataset.train) if s.rows), dataset.train).x
+    arrays = {name: np.ascontiguousarray(values[:SAMPLE_ROWS], dtype=np.float32) for name, values in chosen.items()}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy types the keywords as allow_pickle
     atomic_write_bytes(run_dir / runfolder.SAMPLES_FILE, buffer.getvalue())
@@ -460,12 +484,12 @@ def prepare(
     t0 = time.monotonic()
     spec = apply_overrides(load_spec(spec_source), data_path=data_path, epochs=epochs, batch_size=batch_size, seed=seed)
     check_run_dir(out)
-    dataset = load_dataset(spec, fold=fold)
+    dataset = training_data(spec, fold=fold)
     data_seconds = time.monotonic() - t0
     filled, plan = spec.checked()
     device, device_name = setup_device(filled["training"]["device"])
     settings = resolve_settings(spec, dataset, device, device_name)
-    settings.warnings += split_warnings(dataset, spec)
+    settings.warnings += split_warnings(dataset, spec) + getattr(dataset, "warnings", [])
     # A run that cannot fit in memory fails here, recorded in its folder, before TensorFlow tries.
     batch_rows = min(settings.batch_size, max(dataset.train.rows, dataset.validation.rows))
     failure = check_fits(plan, settings.batch_size, batch_rows, filled["training"]["optimizer"], device)
@@ -490,6 +514,8 @@ def data_advice_for_run(prepared: Prepared) -> list[Any]:
     """
     from ..data.checks import dataset_advice
 
+    if getattr(prepared.dataset, "streaming", False):
+        return []  # the advice looks at every row at once
     return [a for a in dataset_advice(prepared.spec, prepared.dataset) if a.kind != "small_split"]
 
 
@@ -521,6 +547,7 @@ def run_record(prepared: Prepared) -> RunInfo:
             "stratify": filled["data"]["stratify"],
             "split_seed": dataset.seed,
             "split_rows": runfolder.SPLIT_ROWS_FILE,
+            **getattr(dataset, "record", {}),
         },
         columns=dataset.inputs,
         targets={name: info.columns for name, info in dataset.outputs.items()},
