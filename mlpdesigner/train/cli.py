@@ -254,7 +254,7 @@ def require_data_file(data: str | os.PathLike[str] | None) -> None:
     path = Path(data).expanduser()
     if not path.exists():
         raise UserError(f"--data {data}: no such file. Expected an existing CSV or .npz file.")
-    if not path.is_file():
+    if not path.is_file() and not path.is_dir():  # a folder: shards (mlpdesigner.train.stream)
         raise UserError(f"--data {data}: not a file. Expected an existing CSV or .npz file.")
 
 
@@ -304,7 +304,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                         "test split; --data evaluates another file without changing the run folder.")
     run, spec, info = open_run(args.run)
     data_file = spec.data_file()
-    if not args.data and data_file is not None and not data_file.is_file():
+    if not args.data and data_file is not None and not data_file.exists():
         digest = info.data.get("sha256") or "?"
         raise UserError(
             f"{run}: the run's data file {data_file} is gone (moved or deleted since training; run.json "
@@ -316,6 +316,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
         run, spec, info, engine.model = load_run(run)
     classes: dict[str, list[str] | None] = dict(info.classes)
     batch_size = info.training.get("batch_size") or 32
+    from .stream import evaluates_streaming, evaluation_report
+
+    if evaluates_streaming(spec, info, args.data):
+        if getattr(args, "views", False):
+            raise UserError(f"{run}: --views draws the evaluation views from the test split held in memory, but this "
+                            "run's data is streamed. Expected a run trained on data read whole.")
+        if engine.model is None:  # streamed evaluation runs the Keras model chunk by chunk
+            engine.model = load_run(run)[3]
+        return print_evaluation(evaluation_report(run, spec, info, engine.model, args.data, batch_size), args)
     if args.data:
         dataset = read_data(spec, args.data, classes=classes)
         split = dataset.subset(np.arange(dataset.rows))
@@ -346,11 +355,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if engine.model is None:  # the views draw from the Keras model's predictions
             engine.model = load_run(run)[3]
         report["views"] = write_views(run, spec, engine.model, split, dataset.classes, info.seed or 0)
+    return print_evaluation(report, args)
+
+
+def print_evaluation(report: dict[str, Any], args: argparse.Namespace) -> int:
+    """Print ``mlpdesigner evaluate``'s report (JSON with ``--json``); returns the exit code."""
+    run, where, metrics = Path(report["run_dir"]), report["split"], report["metrics"]
     if getattr(args, "json", False):
         print(json.dumps(report, indent=2))
     else:
         label = "test split" if where == "test" else "all rows"
-        print(f"{run.name}: {label} of {dataset.path} ({split.rows} rows)")
+        print(f"{run.name}: {label} of {report['data']} ({report['rows']} rows)")
         baseline: dict[str, Any] = report.get("baseline") or {}  # type: ignore[assignment]
         for key, value in metrics.items():
             constant = f"   (constant predictor: {baseline[key]:.6g})" if key in baseline else ""
@@ -411,11 +426,10 @@ def prediction_columns(spec: Spec, info: RunInfo, predictions: dict[str, np.ndar
 
 def run_predict(args: argparse.Namespace) -> int:
     """``mlpdesigner predict``: predictions of a trained run for a data file, as CSV."""
-    import pandas as pd
 
     from ..atomic import atomic_write_text
     from .data import read_data
-    from .onnx_engine import choose_engine, keras_predict, onnx_predict
+    from .onnx_engine import choose_engine
 
     run_files = [Path(args.run) / name for name in (runfolder.SPEC_FILE, runfolder.INFO_FILE, runfolder.MODEL_FILE,
                                                    runfolder.ONNX_FILE)]
@@ -423,24 +437,61 @@ def run_predict(args: argparse.Namespace) -> int:
     require_data_file(args.data)
     run, spec, info = open_run(args.run)
     engine = choose_engine(run, spec, info, getattr(args, "engine", None) or "auto")
+    if engine.session is None:
+        run, spec, info, engine.model = load_run(run)
+    from .stream import input_chunks, wants_streaming
+
+    if wants_streaming(spec, args.data):  # read and predict chunk by chunk, append to the CSV file
+        return predict_streaming(spec, info, engine, input_chunks(spec, args.data), output, args.output)
+    dataset = read_data(spec, args.data, targets=False)
+    frame = prediction_frame(spec, info, engine_predictions(engine, spec, dataset.x))
+    try:
+        atomic_write_text(output, frame.to_csv(index=False, float_format="%.7g", lineterminator="\n"))
+    except OSError as exc:
+        raise UserError(f"-o {args.output}: cannot write it: {exc.strerror or exc}") from None
+    print(f"Wrote {len(frame)} predictions ({', '.join(frame.columns)}) to {output}")
+    return 0
+
+
+def engine_predictions(engine: Any, spec: Spec, x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Predictions by output name from the run's ONNX session, or from its Keras model when there is none."""
+    from .onnx_engine import keras_predict, onnx_predict
+
     if engine.session is not None:
-        dataset = read_data(spec, args.data, targets=False)
-        predictions = onnx_predict(engine.session, spec, dataset.x)
-    else:
-        run, spec, info, model = load_run(run)
-        dataset = read_data(spec, args.data, targets=False)
-        predictions = keras_predict(model, spec, dataset.x)
+        return onnx_predict(engine.session, spec, x)
+    return keras_predict(engine.model, spec, x)
+
+
+def prediction_frame(spec: Spec, info: RunInfo, predictions: dict[str, np.ndarray]) -> Any:
+    """The predictions CSV's table (labels and header made safe for spreadsheets)."""
+    import pandas as pd
+
     frame = pd.DataFrame(prediction_columns(spec, info, predictions))
     # Labels and header names come from the training data: neutralize anything a spreadsheet would run.
     frame.columns = [csv_safe(str(c)) for c in frame.columns]
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = frame[column].map(csv_safe)
+    return frame
+
+
+def predict_streaming(spec: Spec, info: RunInfo, engine: Any, chunks: Any, output: Path, option: str) -> int:
+    """Predict chunk by chunk, appending to a temporary file renamed to ``output`` at the end."""
+    partial = output.with_name(f".{output.name}.partial")
+    rows, columns = 0, []
     try:
-        atomic_write_text(output, frame.to_csv(index=False, float_format="%.7g", lineterminator="\n"))
+        with open(partial, "w", encoding="utf-8", newline="") as handle:
+            for x in chunks:
+                frame = prediction_frame(spec, info, engine_predictions(engine, spec, x))
+                frame.to_csv(handle, index=False, header=rows == 0, float_format="%.7g", lineterminator="\n")
+                rows, columns = rows + len(frame), list(frame.columns)
+        os.replace(partial, output)
     except OSError as exc:
-        raise UserError(f"-o {args.output}: cannot write it: {exc.strerror or exc}") from None
-    print(f"Wrote {len(frame)} predictions ({', '.join(frame.columns)}) to {output}")
+        raise UserError(f"-o {option}: cannot write it: {exc.strerror or exc}") from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+    print(f"Wrote {rows} predictions ({', '.join(columns)}) to {output}")
     return 0
 
 

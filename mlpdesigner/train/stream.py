@@ -711,10 +711,12 @@ def open_dataset(
     *,
     seed: int | None = None,
     classes: dict[str, list[str] | None] | None = None,
+    all_rows: bool = False,
 ) -> StreamDataset:
     """Check a source in one streaming pass and compute what training needs (see the module docstring).
 
-    ``classes`` fixes the class names per output (those of a trained run).
+    ``classes`` fixes the class names per output (those of a trained run);
+    with ``all_rows`` every row is in the test split (evaluating a file).
     Every problem with the data raises :class:`UserError` naming the shard, row and column.
     """
     spec = load_spec(spec)
@@ -739,10 +741,10 @@ def open_dataset(
         outputs={},
         reader=reader,
         spec=spec,
-        validation_split=data["validation_split"],
-        test_split=data["test_split"],
+        validation_split=0.0 if all_rows else data["validation_split"],
+        test_split=1.0 if all_rows else data["test_split"],
     )
-    _scan(dataset, filled, classes)
+    _scan(dataset, filled, classes, check_sizes=not all_rows)
     dataset.sha256 = source_digest(reader.files)
     if data["shuffle"] is False:
         dataset.warnings.append(
@@ -752,7 +754,9 @@ def open_dataset(
     return dataset
 
 
-def _scan(dataset: StreamDataset, filled: dict[str, Any], fixed: dict[str, list[str] | None] | None) -> None:
+def _scan(
+    dataset: StreamDataset, filled: dict[str, Any], fixed: dict[str, list[str] | None] | None, check_sizes: bool = True
+) -> None:
     """The first pass: check every cell; moments, labels and counts of the training rows; split sizes."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
@@ -822,14 +826,15 @@ def _scan(dataset: StreamDataset, filled: dict[str, Any], fixed: dict[str, list[
         raise UserError(f"{dataset.path}: no data rows. Expected a header line followed by rows of values.")
     for code, name in enumerate(SPLIT_CODES):
         dataset.splits[name] = StreamSplit(name, int(split_rows[code]), dataset)
-    _check_split_sizes(dataset)
+    if check_sizes:
+        _check_split_sizes(dataset)
     for code in (1, 2, 0):
         if split_rows[code]:
             dataset.sample_inputs = {k: np.concatenate(v) for k, v in samples[code].items()}
             break
     for inp in inputs:
         name = inp["name"]
-        if name not in moments:
+        if name not in moments or not moments[name].n:
             continue
         mean, variance = moments[name].mean, moments[name].variance
         assert mean is not None
@@ -931,3 +936,60 @@ def training_data(spec: Spec, *, fold: tuple[int, int] | None = None) -> Any:
         )
     return open_dataset(spec)
 
+
+
+# --------------------------------------------------------------------------- evaluate and predict
+
+
+def evaluates_streaming(spec: Spec, info: Any, data_path: str | os.PathLike[str] | None) -> bool:
+    """Whether ``mlpdesigner evaluate`` streams: a run trained on streamed data, or ``--data`` that streams."""
+    if data_path is not None:
+        return wants_streaming(spec, data_path)
+    return bool((info.data or {}).get("streaming")) or wants_streaming(spec)
+
+
+def evaluation_report(
+    run: Path, spec: Spec, info: Any, model: Any, data_path: str | os.PathLike[str] | None, batch_size: int
+) -> dict[str, Any]:
+    """``mlpdesigner evaluate``'s report, streamed: the run's test split (or every row of ``--data``)."""
+    import sys
+
+    classes = dict(info.classes)
+    if data_path is not None:
+        dataset = open_dataset(spec, data_path, classes=classes, all_rows=True)
+        where = "file"
+    else:
+        dataset = open_dataset(spec, seed=(info.data or {}).get("split_seed"), classes=classes)
+        recorded = (info.data or {}).get("sha256")
+        if recorded and recorded != dataset.sha256:
+            print(
+                f"warning: {dataset.path} changed since the run was trained (SHA-256 differs); "
+                "the test split is not the one the run held out",
+                file=sys.stderr,
+            )
+        where = "test"
+        if dataset.test.rows == 0:
+            raise UserError(f"{run}: the run has no test split (data.test_split is 0). Expected --data FILE.")
+    split = dataset.test
+    metrics = split.evaluate(model, batch_size) or {}
+    report = {"run_dir": str(run), "data": str(dataset.path), "split": where, "rows": split.rows, "metrics": metrics}
+    if where == "test":
+        report["baseline"] = dataset.baselines((spec.filled or {})["outputs"])["test"] or {}
+    return report
+
+
+def input_chunks(spec: Spec, data_path: str | os.PathLike[str]) -> Iterator[dict[str, np.ndarray]]:
+    """The model inputs of every row of a source, chunk by chunk (for prediction: no targets are read)."""
+    filled = spec.filled
+    assert filled is not None
+    path = Path(data_path).expanduser().resolve()
+    mapping = memory_data._columns(spec)
+    inputs = {i["name"]: list(mapping[i["name"]]) for i in filled["inputs"]}
+    reader = Reader(path, inputs, {name: "input" for name in inputs})
+    for chunk in reader.chunks():
+        x = {}
+        for inp in filled["inputs"]:
+            name = inp["name"]
+            values = memory_data._numeric(chunk, chunk.frame.loc[:, inputs[name]], name, "input")  # type: ignore[arg-type]
+            x[name] = values.astype(np.float32).reshape((chunk.rows, *inp["shape"]))
+        yield x
