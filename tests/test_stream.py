@@ -283,3 +283,97 @@ def test_streamed_training_matches_in_memory_and_evaluates_and_predicts(
     truth = pd.read_csv(csv_file)["value"]
     assert len(predictions) == 2000
     assert np.mean(np.abs(predictions["value"] - truth)) < 0.5 * np.mean(np.abs(truth - truth.mean()))
+
+
+# --------------------------------------------------------------------------- bigger than the memory limit
+
+#: Address space the run may add after TensorFlow is loaded and warmed up: streaming needs about 110 MiB here
+#: (threads, one buffer of chunks), reading the 300,000-row file whole about 260 MiB.
+HEADROOM = 160 * 2**20
+BIG_ROWS = 300_000
+
+LIMITED_RUN = r"""
+import json, resource, sys
+from pathlib import Path
+
+import mlpdesigner.train.stream as stream
+from mlpdesigner.train.runner import train
+
+stream.CHUNK_ROWS = 8192
+folder, big, small = (Path(a) for a in sys.argv[1:4])
+mode, headroom = sys.argv[4], int(sys.argv[5])
+
+
+def spec(path, streaming):
+    columns = [f"f{i}" for i in range(8)]
+    return {"format": "mlpdesigner/1", "name": "big", "inputs": [{"name": "x", "shape": [8]}],
+            "network": {"topology": "sequential", "layers": [{"type": "dense", "units": 30, "activation": "relu"},
+                                                             {"type": "dense", "units": 30, "activation": "relu"}]},
+            "outputs": [{"name": "y", "task": "regression", "units": 1}],
+            "training": {"epochs": 1, "batch_size": 256},
+            "data": {"path": str(path), "columns": {"x": columns, "y": ["y"]}, "streaming": streaming,
+                     "validation_split": 0.0}}
+
+
+def address_space():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+
+
+train(spec(small, mode == "stream"), out=folder / "warm")  # TensorFlow loaded, its thread pools started
+resource.setrlimit(resource.RLIMIT_AS, (address_space() + headroom, resource.RLIM_INFINITY))
+print("limited", flush=True)
+result = train(spec(big, mode == "stream"), out=folder / "run")
+print(json.dumps({"status": result.status.value, "reason": result.reason, "metrics": result.metrics}))
+"""
+
+
+@pytest.fixture(scope="session")
+def big_csv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A 34 MB CSV file of 300,000 rows (8 features, a linear target), written once per session, and its head."""
+    folder = tmp_path_factory.mktemp("big")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(BIG_ROWS, 8)).astype(np.float32)
+    y = x @ np.linspace(-1, 1, 8).astype(np.float32)
+    big, small = folder / "big.csv", folder / "small.csv"
+    header = ",".join([f"f{i}" for i in range(8)] + ["y"])
+    with open(big, "w") as handle:
+        handle.write(header + "\n")
+        np.savetxt(handle, np.column_stack([x, y]), fmt="%.9f", delimiter=",")
+    with open(small, "w") as handle:
+        handle.write(header + "\n")
+        np.savetxt(handle, np.column_stack([x, y])[:400], fmt="%.9f", delimiter=",")
+    return big, small
+
+
+def run_limited(folder: Path, big: Path, small: Path, mode: str) -> Any:
+    import os
+    import subprocess
+
+    folder.mkdir()
+    env = {**os.environ, "MALLOC_ARENA_MAX": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run(
+        [sys.executable, "-c", LIMITED_RUN, str(folder), str(big), str(small), mode, str(HEADROOM)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc/self/status are Linux's")
+def test_streaming_trains_on_a_file_that_does_not_fit_under_the_memory_limit(
+    big_csv: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Under the same address-space limit, reading the file whole fails and streaming it completes."""
+    big, small = big_csv
+    whole = run_limited(tmp_path / "memory", big, small, "memory")
+    assert "limited" in whole.stdout, whole.stderr[-2000:]
+    assert whole.returncode != 0 or '"status": "failed"' in whole.stdout, whole.stdout[-2000:]
+    assert '"status": "completed"' not in whole.stdout
+    streamed = run_limited(tmp_path / "stream", big, small, "stream")
+    assert streamed.returncode == 0, streamed.stderr[-3000:]
+    result = json.loads(streamed.stdout.strip().splitlines()[-1])
+    assert result["status"] == "completed", result
+    assert result["metrics"]["test"]["loss"] < 0.5 * result["metrics"]["baseline"]["test"]["loss"]
+    info = json.loads((tmp_path / "stream" / "run" / "run.json").read_text())
+    assert info["data"]["rows"] == BIG_ROWS and info["data"]["streaming"]
