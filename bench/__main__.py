@@ -31,6 +31,7 @@ SECTIONS = {
     "memory": ("bench.memory", "Memory"),
     "step_cost": ("bench.step_cost", "Per-step cost of training (ops per step; metrics and XLA variants)"),
     "pipeline": ("bench.pipeline", "Input pipeline at 200k and 2M rows (per-epoch time and peak RSS vs NumPy-fed fit)"),
+    "scale": ("bench.scale", "Scale: streamed data vs in memory (samples/s, peak RSS)"),
     "quality": ("bench.quality", "Quality on real data (starter designs vs scikit-learn's MLP and a constant)"),
     "e2e": ("bench.e2e", "End to end: mlpdesigner train vs scikit-learn's MLPRegressor (housing starter)"),
     "predict": ("bench.predict", "Prediction: mlpdesigner predict vs a pandas + onnxruntime script (100k rows)"),

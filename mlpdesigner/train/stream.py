@@ -60,6 +60,8 @@ CHUNK_ROWS = 65_536
 SHUFFLE_CHUNKS = 4
 #: ``"auto"`` streams a CSV file larger than this fraction of the memory available.
 STREAM_FRACTION = 0.25
+#: Blocks of whole batches (each about a quarter chunk) read ahead while the model trains.
+PREFETCH_BLOCKS = 8
 #: Rows of the validation split (else test, else train) kept as the run's sample inputs.
 SAMPLE_ROWS = 256
 
@@ -584,7 +586,9 @@ class StreamDataset:
 
         x_sig = spec_of(sample_x[x_names[0]]) if single_in else {k: spec_of(sample_x[k]) for k in x_names}
         y_sig = spec_of(sample_y[y_names[0]]) if single_out else {k: spec_of(sample_y[k]) for k in y_names}
-        data = tf.data.Dataset.from_generator(generate, output_signature=(x_sig, y_sig)).unbatch()
+        # Blocks are prefetched before unbatching, so reading and shuffling the next chunks overlaps training.
+        data = tf.data.Dataset.from_generator(generate, output_signature=(x_sig, y_sig))
+        data = data.prefetch(PREFETCH_BLOCKS).unbatch()
         steps = -(-rows // batch_size)
         return data.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
 
