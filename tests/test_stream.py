@@ -377,3 +377,19 @@ def test_streaming_trains_on_a_file_that_does_not_fit_under_the_memory_limit(
     assert result["metrics"]["test"]["loss"] < 0.5 * result["metrics"]["baseline"]["test"]["loss"]
     info = json.loads((tmp_path / "stream" / "run" / "run.json").read_text())
     assert info["data"]["rows"] == BIG_ROWS and info["data"]["streaming"]
+
+
+def test_validate_data_checks_a_shard_folder_cell_by_cell(
+    csv_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_shards(csv_file, tmp_path / "shards", "csv")
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec_for(folder, "value")))
+    assert main(["validate", str(spec_file), "--data"]) == 0
+    shard = folder / "part-001.csv"
+    lines = shard.read_text().splitlines()
+    lines[5] = "x" + lines[5]
+    shard.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["validate", str(spec_file), "--data"]) == 1  # as for a bad cell in a CSV file
+    assert f"error: {shard}: row 6 (data row 339 across the shards), column 'f1'" in capsys.readouterr().out

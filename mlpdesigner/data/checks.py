@@ -658,8 +658,12 @@ def data_checks(spec: Any, data_path: Any = None) -> list[DataAdvice]:
     """
     from ..spec import load_spec
     from ..train.data import load_dataset
+    from ..train.stream import open_dataset, wants_streaming
 
     spec = load_spec(spec)
+    if wants_streaming(spec, data_path):
+        open_dataset(spec, data_path)  # every cell checked in one pass; the advice needs whole columns
+        return []
     dataset = load_dataset(spec, data_path)
     advice: list[DataAdvice] = []
     if dataset.format == "csv":
