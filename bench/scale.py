@@ -93,6 +93,7 @@ spec = load_spec(spec_file)
 t0 = time.perf_counter()
 if mode == "stream":
     from mlpdesigner.train.stream import open_dataset
+    from mlpdesigner.train.stream_feed import pipeline
     dataset = open_dataset(spec)
 else:
     from mlpdesigner.train.data import load_dataset
@@ -103,7 +104,7 @@ settings = runner.resolve_settings(spec, dataset, device, name)
 settings.steps_per_execution = min(settings.steps_per_execution, steps)
 model = runner.build_for_training(spec, dataset, settings)
 if mode == "stream":
-    data = dataset.pipeline(model, "train", settings.batch_size, shuffle_seed=settings.seed).repeat()
+    data = pipeline(dataset, "train", settings.batch_size, shuffle_seed=settings.seed).repeat()
 else:
     train = dataset.train
     data = runner.input_pipeline(runner.model_inputs(model, train.x), runner.model_targets(train.y),

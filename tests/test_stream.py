@@ -258,12 +258,12 @@ def test_streamed_training_matches_in_memory_and_evaluates_and_predicts(
     losses = {}
     for label, path, options in (("memory", csv_file, {}), ("stream", folder, {})):
         spec = spec_for(path, "value", **options)
-        spec["training"].update(epochs=5, batch_size=32)
+        spec["training"].update(epochs=5, batch_size=32, optimizer={"name": "adam", "learning_rate": 0.01})
         spec_file = tmp_path / f"{label}.json"
         spec_file.write_text(json.dumps(spec))
         assert main(["train", str(spec_file), "--out", str(tmp_path / label)]) == 0
         metrics = final_metrics(tmp_path / label)
-        assert metrics["test"]["loss"] < 0.5 * metrics["baseline"]["test"]["loss"]
+        assert metrics["test"]["loss"] < 0.5 * metrics["baseline"]["test"]["loss"], (label, metrics)
         losses[label] = metrics["test"]["loss"]
     assert abs(losses["stream"] - losses["memory"]) < 0.5 * max(losses.values()) + 0.01
     run = tmp_path / "stream"

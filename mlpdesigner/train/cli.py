@@ -316,7 +316,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         run, spec, info, engine.model = load_run(run)
     classes: dict[str, list[str] | None] = dict(info.classes)
     batch_size = info.training.get("batch_size") or 32
-    from .stream import evaluates_streaming, evaluation_report
+    from .stream_feed import evaluates_streaming, evaluation_report
 
     if evaluates_streaming(spec, info, args.data):
         if getattr(args, "views", False):
@@ -366,7 +366,7 @@ def print_evaluation(report: dict[str, Any], args: argparse.Namespace) -> int:
     else:
         label = "test split" if where == "test" else "all rows"
         print(f"{run.name}: {label} of {report['data']} ({report['rows']} rows)")
-        baseline: dict[str, Any] = report.get("baseline") or {}  # type: ignore[assignment]
+        baseline: dict[str, Any] = report.get("baseline") or {}
         for key, value in metrics.items():
             constant = f"   (constant predictor: {baseline[key]:.6g})" if key in baseline else ""
             print(f"  {key:<24s} {value:.6g}{constant}")

@@ -55,7 +55,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -241,7 +241,7 @@ def class_weights(spec: Spec, dataset: Dataset, settings: Settings) -> dict[int,
     classes = 2 if out["task"] == "binary" else out["units"]
     if getattr(dataset, "streaming", False):
         counts = np.zeros(classes, dtype=np.int64)
-        streamed = dataset.class_weight_counts(out["name"])
+        streamed = cast(Any, dataset).class_counts[out["name"]]  # a StreamDataset (mlpdesigner.train.stream)
         counts[: len(streamed)] = streamed
     else:
         target = dataset.train.y[out["name"]]
@@ -306,10 +306,14 @@ def fit_model(
     train = dataset.train
     validation = dataset.validation
     if getattr(dataset, "streaming", False):  # read from the file every epoch (mlpdesigner.train.stream)
+        from .stream_feed import pipeline
+
         return model.fit(
-            dataset.pipeline(model, "train", settings.batch_size, shuffle_seed=settings.seed),
+            pipeline(cast(Any, dataset), "train", settings.batch_size, shuffle_seed=settings.seed),
             epochs=settings.epochs,
-            validation_data=dataset.pipeline(model, "validation", settings.batch_size) if validation.rows else None,
+            validation_data=(
+                pipeline(cast(Any, dataset), "validation", settings.batch_size) if validation.rows else None
+            ),
             shuffle=False,  # the pipeline shuffles
             class_weight=class_weight,
             callbacks=callbacks,
@@ -338,8 +342,10 @@ def evaluate_split(model: Any, split: Any, batch_size: int) -> dict[str, float] 
     """Metrics of the model on one split (None for an empty split)."""
     if split.rows == 0:
         return None
-    if hasattr(split, "evaluate"):  # a streamed split
-        return split.evaluate(model, batch_size)
+    if hasattr(split, "dataset"):  # a streamed split
+        from .stream_feed import evaluate
+
+        return evaluate(model, split, batch_size)
     result = model.evaluate(
         model_inputs(model, split.x), model_targets(split.y), batch_size=batch_size, verbose=0, return_dict=True
     )
@@ -402,7 +408,7 @@ def write_split_rows(dataset: Dataset, run_dir: Path) -> None:
     from ..atomic import atomic_write_bytes
 
     if getattr(dataset, "streaming", False):
-        atomic_write_bytes(run_dir / runfolder.SPLIT_ROWS_FILE, dataset.split_file_bytes())
+        atomic_write_bytes(run_dir / runfolder.SPLIT_ROWS_FILE, cast(Any, dataset).split_file_bytes())
         return
     buffer = io.BytesIO()
     rows = {name: split.indices.astype(np.int64) for name, split in dataset.splits.items()}
@@ -413,7 +419,7 @@ def write_split_rows(dataset: Dataset, run_dir: Path) -> None:
 def write_sample_inputs(dataset: Dataset, run_dir: Path) -> None:
     """Up to :data:`SAMPLE_ROWS` rows of the validation split (else test, else train), float32 per input."""
     if getattr(dataset, "streaming", False):
-        chosen = dataset.sample_inputs
+        chosen = cast(Any, dataset).sample_inputs  # a StreamDataset (mlpdesigner.train.stream)
     else:
         chosen = next((s for s in (dataset.validation, dataset.test, dataset.train) if s.rows), dataset.train).x
     arrays = {name: np.ascontiguousarray(values[:SAMPLE_ROWS], dtype=np.float32) for name, values in chosen.items()}
