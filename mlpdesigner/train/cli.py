@@ -254,7 +254,15 @@ def require_data_file(data: str | os.PathLike[str] | None) -> None:
     path = Path(data).expanduser()
     if not path.exists():
         raise UserError(f"--data {data}: no such file. Expected an existing CSV or .npz file.")
-    if not path.is_file() and not path.is_dir():  # a folder: shards (mlpdesigner.train.stream)
+    if path.is_dir():  # a folder of shards (mlpdesigner.train.stream), checked before TensorFlow loads
+        from .stream import shard_files
+
+        try:
+            shard_files(path.resolve())
+        except UserError as exc:
+            raise UserError(f"--data {data}: not a file, nor a folder of data shards: {exc}") from None
+        return
+    if not path.is_file():
         raise UserError(f"--data {data}: not a file. Expected an existing CSV or .npz file.")
 
 
