@@ -270,6 +270,9 @@ def test_streamed_training_matches_in_memory_and_evaluates_and_predicts(
     info = json.loads((run / "run.json").read_text())
     assert info["data"]["streaming"] and info["data"]["shards"] == 3
     assert sum(info["data"]["splits"].values()) == 2000
+    evaluation = json.loads((run / "evaluation.json").read_text())  # views from the streamed test rows
+    assert evaluation["split"] == "test" and evaluation["rows"] == info["data"]["splits"]["test"]
+    assert "error" not in evaluation and not evaluation["figures_error"]
     capsys.readouterr()
     assert main(["evaluate", str(run), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

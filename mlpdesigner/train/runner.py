@@ -646,7 +646,10 @@ def finish(prepared: Prepared, run_dir: Path, info: RunInfo, status: RunStatus, 
             }
             metrics["baseline"] = split_baselines(prepared.filled["outputs"], prepared.dataset)
             record_run_onnx(prepared.model, prepared.spec, prepared.dataset, run_dir, info)
-            if why_no_views := record_run(run_dir, prepared.model, prepared.dataset, prepared.filled, settings.seed):
+            viewed = prepared.dataset
+            if getattr(viewed, "streaming", False):  # the views need rows in memory: a bounded sample of them
+                viewed = cast(Any, viewed).views_sample()
+            if why_no_views := record_run(run_dir, prepared.model, viewed, prepared.filled, settings.seed):
                 info.warnings.append(why_no_views)
     except Exception as exc:  # noqa: BLE001
         status, reason = RunStatus.FAILED, f"saving or evaluating the model failed: {type(exc).__name__}: {exc}"

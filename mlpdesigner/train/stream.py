@@ -62,6 +62,8 @@ SHUFFLE_CHUNKS = 4
 STREAM_FRACTION = 0.25
 #: Blocks of whole batches (each about a quarter chunk) read ahead while the model trains.
 PREFETCH_BLOCKS = 8
+#: Test rows (the first, in file order) the end-of-run evaluation views of a streamed run are drawn from.
+VIEW_ROWS = 100_000
 #: Rows of the validation split (else test, else train) kept as the run's sample inputs.
 SAMPLE_ROWS = 256
 
@@ -575,6 +577,36 @@ class StreamDataset:
             "accuracy": float(np.mean(index == int(counts.argmax()))),
             "auc": 0.5,
         }
+
+    def views_sample(self, limit: int | None = None) -> Any:
+        """The first ``limit`` (:data:`VIEW_ROWS`) test rows (else validation rows) in memory, for the evaluation views.
+
+        Shaped as the in-memory dataset is for :func:`mlpdesigner.evaluation.record_run`: ``test``,
+        ``splits`` and ``classes``.
+        """
+        from types import SimpleNamespace
+
+        limit = VIEW_ROWS if limit is None else limit
+        name = "test" if self.test.rows else "validation"
+        xs: list[dict] = []
+        ys: list[dict] = []
+        held = 0
+        if self.splits[name].rows:
+            for x, y in self.split_blocks(name):
+                take = min(limit - held, len(next(iter(y.values()))))
+                xs.append({k: v[:take] for k, v in x.items()})
+                ys.append({k: v[:take] for k, v in y.items()})
+                held += take
+                if held >= limit:
+                    break
+        joined = memory_data.Split(
+            indices=np.arange(held),
+            x={k: np.concatenate([b[k] for b in xs]) for k in (xs[0] if xs else {})},
+            y={k: np.concatenate([b[k] for b in ys]) for k in (ys[0] if ys else {})},
+        )
+        empty = memory_data.Split(indices=np.arange(0), x={}, y={})
+        splits = {"test": joined if name == "test" else empty, "validation": joined if name == "validation" else empty}
+        return SimpleNamespace(test=splits["test"], splits=splits, classes=self.classes)
 
     def split_file_bytes(self) -> bytes:
         """``splits.npz`` of a streamed run: how rows were assigned (the rows themselves are not listed)."""
