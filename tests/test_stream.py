@@ -293,7 +293,7 @@ def test_streamed_training_matches_in_memory_and_evaluates_and_predicts(
 #: Address space the run may add after TensorFlow is loaded and warmed up: streaming needs about 110 MiB here
 #: (threads, one buffer of chunks), reading the 300,000-row file whole about 260 MiB.
 HEADROOM = 160 * 2**20
-BIG_ROWS = 300_000
+BIG_ROWS = 800_000
 
 LIMITED_RUN = r"""
 import json, resource, sys
@@ -334,7 +334,7 @@ print(json.dumps({"status": result.status.value, "reason": result.reason, "metri
 
 @pytest.fixture(scope="session")
 def big_csv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 34 MB CSV file of 300,000 rows (8 features, a linear target), written once per session, and its head."""
+    """A 92 MB CSV file of 800,000 rows (8 features, a linear target), written once per session, and its head."""
     folder = tmp_path_factory.mktemp("big")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(BIG_ROWS, 8)).astype(np.float32)

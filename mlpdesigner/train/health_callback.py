@@ -177,6 +177,8 @@ def callbacks_for(plan: Plan, dataset: Any) -> list[Any]:
         return []
     split_name = "validation" if dataset.validation.rows else "train"
     split = dataset.splits[split_name]
+    if getattr(dataset, "streaming", False):  # streamed splits hold no rows: read the first ones
+        split = dataset.first_rows(split_name, BATCH_ROWS)
     rows = min(BATCH_ROWS, split.rows)
     x = {name: values[:rows] for name, values in split.x.items()}
     y = {name: values[:rows] for name, values in split.y.items()}

@@ -578,6 +578,25 @@ class StreamDataset:
             "auc": 0.5,
         }
 
+    def first_rows(self, name: str, limit: int) -> memory_data.Split:
+        """Up to ``limit`` rows of split ``name`` in memory (its first rows in file order), read in chunks."""
+        xs: list[dict] = []
+        ys: list[dict] = []
+        held = 0
+        if self.splits[name].rows and limit > 0:
+            for x, y in self.split_blocks(name):
+                take = min(limit - held, len(next(iter(y.values()))))
+                xs.append({k: v[:take] for k, v in x.items()})
+                ys.append({k: v[:take] for k, v in y.items()})
+                held += take
+                if held >= limit:
+                    break
+        return memory_data.Split(
+            indices=np.arange(held),
+            x={k: np.concatenate([b[k] for b in xs]) for k in (xs[0] if xs else {})},
+            y={k: np.concatenate([b[k] for b in ys]) for k in (ys[0] if ys else {})},
+        )
+
     def views_sample(self, limit: int | None = None) -> Any:
         """The first ``limit`` (:data:`VIEW_ROWS`) test rows (else validation rows) in memory, for the evaluation views.
 
@@ -588,22 +607,7 @@ class StreamDataset:
 
         limit = VIEW_ROWS if limit is None else limit
         name = "test" if self.test.rows else "validation"
-        xs: list[dict] = []
-        ys: list[dict] = []
-        held = 0
-        if self.splits[name].rows:
-            for x, y in self.split_blocks(name):
-                take = min(limit - held, len(next(iter(y.values()))))
-                xs.append({k: v[:take] for k, v in x.items()})
-                ys.append({k: v[:take] for k, v in y.items()})
-                held += take
-                if held >= limit:
-                    break
-        joined = memory_data.Split(
-            indices=np.arange(held),
-            x={k: np.concatenate([b[k] for b in xs]) for k in (xs[0] if xs else {})},
-            y={k: np.concatenate([b[k] for b in ys]) for k in (ys[0] if ys else {})},
-        )
+        joined = self.first_rows(name, limit)
         empty = memory_data.Split(indices=np.arange(0), x={}, y={})
         splits = {"test": joined if name == "test" else empty, "validation": joined if name == "validation" else empty}
         return SimpleNamespace(test=splits["test"], splits=splits, classes=self.classes)
