@@ -291,7 +291,8 @@ def test_streamed_training_matches_in_memory_and_evaluates_and_predicts(
 # --------------------------------------------------------------------------- bigger than the memory limit
 
 #: Address space the run may add after TensorFlow is loaded and warmed up: streaming needs about 110 MiB here
-#: (threads, one buffer of chunks), reading 300,000 rows whole fitted in it once the in-memory path read straight to float32, so the file has 800,000.
+#: (threads, one buffer of chunks). Reading 300,000 rows whole fitted in it once the in-memory path read
+#: straight to float32, so the file has 800,000.
 HEADROOM = 160 * 2**20
 BIG_ROWS = 800_000
 
