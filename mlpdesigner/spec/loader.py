@@ -18,6 +18,7 @@ from .paths import resolve_path
 from .plan import Plan, PlanError, build_plan
 from .problems import Problem, SpecError
 from .schema import schema_problems
+from .search import search_problems
 from .semantic import semantic_problems
 
 FORMAT = "mlpdesigner/1"
@@ -114,6 +115,9 @@ def analyze(raw: Any, *, text: str | None = None, path: Path | None = None) -> S
                 problems = exc.problems
             else:
                 problems = lint_problems(filled)
+        if isinstance(raw, dict) and "search" in raw:
+            base_ok = not any(p.is_error for p in problems)
+            problems = problems + search_problems(raw, filled, base_ok=base_ok)
     spec.problems = locate(problems, text)
     return spec
 
