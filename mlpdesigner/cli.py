@@ -156,6 +156,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run_export(args)
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from .search.cli import run_search_command
+
+    return run_search_command(args)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from .importer.cli import run_import
 
@@ -321,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a CSV file whose columns are the model's features then its targets, in order (the spec's data section)",
     )
     p.add_argument("--json", action="store_true", help="print what was written as one JSON object")
+
+    from .search.cli import add_arguments as add_search_arguments
+
+    add_search_arguments(add("search", cmd_search, "try the spec's search ranges on Ray Tune; write the best spec"))
 
     p = add("gui", cmd_gui, "open the designer window")
     p.add_argument("file", nargs="?", metavar="FILE")
