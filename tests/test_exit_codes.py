@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOWERS = str(example_path("flowers_multiclass"))
 
 #: Packages that must not be imported while checking input; each raises when imported.
-HEAVY = ("tensorflow", "keras", "tf2onnx", "onnxruntime")
+HEAVY = ("tensorflow", "keras", "tf2onnx", "onnxruntime", "ray", "optuna")
 
 
 def _commands() -> set[str]:
@@ -95,6 +95,9 @@ def _bad_input_cases(tmp_path: Path, run: Path) -> list[tuple[list[str], str]]:
         (["export", FLOWERS, "--format", "keras", "-o", str(tmp_path / "m.h5")], ".keras"),
         (["export", missing, "--format", "onnx", "-o", str(tmp_path / "m.onnx")], "no such file"),
         (["export", invalid, "--format", "onnx", "-o", str(tmp_path / "m.onnx")], "/outputs/0/units"),
+        (["search", FLOWERS, "--out", str(tmp_path / "s")], "Expected a search section"),
+        (["search", invalid], "/outputs/0/units"),
+        (["search", FLOWERS, "--trials", "0"], "--trials"),
         (["evaluate", str(run), "--data", str(tmp_path / "nope.csv")], "--data"),
         (["evaluate", str(tmp_path / "no-run")], "Run folder not found"),
         (["report", str(tmp_path / "no-run"), "-o", str(tmp_path / "r.html")], "Run folder not found"),
@@ -147,6 +150,7 @@ def test_exit_codes_of_every_command(tmp_path: Path, fake_run: Path, capsys: pyt
             ([str(fake_run), "-o", str(tmp_path)], 2),
         ],
         "gui": [([missing], 2), ([invalid], 2)],
+        "search": [([missing], 2), ([invalid], 2), ([FLOWERS], 2), ([FLOWERS, "--parallel", "0"], 2)],
         "demo": [(["--out", str(fake_run)], 2)],
         "import": [
             ([missing.replace(".json", ".keras"), "-o", str(tmp_path / "imported.json")], 2),
@@ -186,6 +190,7 @@ def test_every_command_maps_errors_to_the_same_codes(
         "export": ["x.json", "--format", "onnx", "-o", "m.onnx"],
         "import": ["m.keras", "-o", "x.json"],
         "report": ["run", "-o", "r.html"],
+        "search": ["x.json"],
     }.get(command, [])
     invalid = SpecError([Problem("error", "E202", "/", "'outputs' is a required property")], "x.json")
     cases: list[tuple[BaseException, int, str]] = [

@@ -48,6 +48,7 @@ from ..spec.problems import Problem, pointer, split_pointer
 from ..spec.schemaform import Field, field_applies, fields_for, item_schema, schema_at
 from .document import Document
 from .health_view import health_section
+from .search_view import with_search_toggle
 
 _ABSENT = object()
 UNSET = "__unset__"
@@ -509,7 +510,8 @@ class Inspector(QScrollArea):
             widget.setToolTip(field.tooltip)
             self.fields.setdefault(child, widget)
             editor = self.fields[child]
-            row = self._with_reset(widget, field, child, current)
+            row = with_search_toggle(self.document, field, child, None if current is _ABSENT else current,
+                                     self._with_reset(widget, field, child, current))
             if isinstance(widget, QGroupBox):
                 form.addRow(row)
             else:

@@ -39,6 +39,7 @@ from .layer_list import LayerPanel
 from .panels import ProblemsPanel, SummaryPanel
 from .recovery import RecoveryStore
 from .run_control import RunController
+from .search_view import SearchView
 from .train_view import TrainView
 
 APP_NAME = "MLP Designer"
@@ -117,6 +118,10 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems and advice", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.search_view = SearchView(self.document)
+        self.search_view.open_design.connect(lambda path: self.maybe_save() and self.open_file(path))
+        self.search_dock = self._dock("Search", self.search_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.summary_dock, self.search_dock)
         self.problems_dock.raise_()
         self._layout_restored = False
         #: The undo index when the user agreed to close while a child ran (the close finishes when it ends).
@@ -226,7 +231,7 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "Next pane", lambda: self.cycle_pane(1), "F6",
                      "Move the keyboard focus: outline, diagram, inspector, problems")
         self._action(view_menu, "Previous pane", lambda: self.cycle_pane(-1), "Shift+F6")
-        for dock in (self.outline_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+        for dock in (self.outline_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.search_dock):
             view_menu.addAction(dock.toggleViewAction())
 
         run_menu = bar.addMenu("&Run")
@@ -694,6 +699,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._close_requested_at = None
+        self.search_view.shutdown()
         self.save_layout()
         self.autosave_timer.stop()
         self.recovery.clear()

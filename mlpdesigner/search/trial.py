@@ -33,13 +33,18 @@ _METRIC_KEYS = ("loss", "val_loss", "learning_rate")
 
 
 class _QueueReporter(Reporter):
-    """Hands the run's events to the trial's ``step``."""
+    """Hands each epoch to the trial's ``step`` and waits until Tune asks for the next one (or stops the trial).
 
-    def __init__(self, events: queue.Queue[tuple[str, Any]]) -> None:
+    Lock-step, so that the epochs in the run folder are the epochs Tune (and ASHA) saw.
+    """
+
+    def __init__(self, events: queue.Queue[tuple[str, Any]], proceed: threading.Semaphore) -> None:
         self.events = events
+        self.proceed = proceed
 
     def epoch(self, epoch: int, epochs: int, metrics: dict[str, Any], elapsed: float, eta: float | None) -> None:
         self.events.put(("epoch", {"epoch": epoch, **metrics}))
+        self.proceed.acquire()
 
 
 def trial_values(fields: list[str], config: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +79,8 @@ class SearchTrial(tune.Trainable):
         set_threads(self.threads)
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.stop_request = StopRequest()
+        self.proceed = threading.Semaphore(0)
+        self.steps = 0
         self.last: dict[str, Any] = {}
         spec = with_values(self.base, trial_values(self.fields, config))
         self.epochs = int(spec.get("training", {}).get("epochs", 20))
@@ -93,18 +100,23 @@ class SearchTrial(tune.Trainable):
         from ..train.runner import train
 
         try:
-            result = train(spec, out=self.run_dir, reporter=_QueueReporter(self.events), stop=self.stop_request)
+            result = train(spec, out=self.run_dir, reporter=_QueueReporter(self.events, self.proceed),
+                           stop=self.stop_request)
         except BaseException as exc:  # noqa: BLE001 - every ending reaches step(), which fails the trial with it
             self.events.put(("error", f"{type(exc).__name__}: {exc}"))
             return
         self.events.put(("end", {"status": result.status.value, "reason": result.reason}))
 
     def step(self) -> dict[str, Any]:
+        if self.steps:
+            self.proceed.release()  # the run may train its next epoch
+        self.steps += 1
         while True:
             kind, payload = self.events.get()
             if kind == "epoch":
                 metrics = {k: float(payload[k]) for k in _METRIC_KEYS if payload.get(k) is not None}
                 if not math.isfinite(metrics.get("val_loss", math.nan)):
+                    self.proceed.release()
                     continue  # a NaN loss: the run fails next, and that is what the trial reports
                 self.last = {**metrics, "epoch": int(payload["epoch"])}
                 return {**self.last, "node_id": self.node_id, "run_dir": str(self.run_dir),
@@ -119,6 +131,7 @@ class SearchTrial(tune.Trainable):
     def _finish_run(self) -> None:
         if self.thread.is_alive() and self.last.get("epoch", 0) < self.epochs:  # the last epoch: let it finish
             self.stop_request.request("stopped by the search (ASHA stopped the trial early, or the search was stopped)")
+        self.proceed.release()
         self.thread.join(STOP_WAIT_S)
 
     def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any]:

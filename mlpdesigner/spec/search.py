@@ -218,3 +218,48 @@ def search_problems(raw: dict[str, Any], filled: dict[str, Any], *, base_ok: boo
                 break
     return problems
 
+
+
+#: Fields searched on a log scale when the designer suggests a range.
+LOG_FIELDS = ("learning_rate", "l1", "l2", "weight_decay", "epsilon", "min_lr", "clipnorm", "clipvalue")
+
+
+def suggested_domain(raw: dict[str, Any], field: str, schema: dict[str, Any], current: Any) -> dict[str, Any] | None:
+    """A first range for a field (the designer's "search this field"): every valid enum value, or around the value.
+
+    ``schema`` is the field's schema, ``current`` its value (None when unset: the default is used). Returns None
+    for a field with no range to suggest.
+    """
+    from .loader import analyze
+
+    if "enum" in schema:
+        valid = [v for v in schema["enum"] if analyze(with_values(raw, {field: v})).ok]
+        return {"choice": valid} if len(valid) > 1 else None
+    value = current if current is not None else schema.get("default")
+    kind = schema.get("type")
+    if kind not in ("integer", "number") or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    low_bound = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high_bound = schema.get("maximum", schema.get("exclusiveMaximum"))
+    if kind == "integer":
+        low, high = max(1, value // 2), max(2, value * 2)
+        if low_bound is not None:
+            low = max(low, int(low_bound))
+        if high_bound is not None:
+            high = min(high, int(high_bound))
+        return {"int": [low, high]} if low < high else None
+    name = split_pointer(field)[-1]
+    if name in LOG_FIELDS and value > 0:
+        low, high = value / 10, value * 10
+        log = True
+    else:
+        low, high = value / 2, value * 2 if value else 0.5
+        log = False
+    if low_bound is not None:
+        low = max(low, low_bound + (1e-6 if "exclusiveMinimum" in schema and low <= low_bound else 0))
+    if high_bound is not None:
+        high = min(high, high_bound * (0.9 if "exclusiveMaximum" in schema else 1))
+    low, high = float(f"{low:.3g}"), float(f"{high:.3g}")
+    if not low < high:
+        return None
+    return {"log" if log else "float": [low, high]}
