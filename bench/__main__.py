@@ -36,6 +36,7 @@ SECTIONS = {
     "e2e": ("bench.e2e", "End to end: mlpdesigner train vs scikit-learn's MLPRegressor (housing starter)"),
     "predict": ("bench.predict", "Prediction: mlpdesigner predict vs a pandas + onnxruntime script (100k rows)"),
     "script": ("bench.script_speed", "Generated training script vs mlpdesigner train (wall time)"),
+    "search": ("bench.search", "Hyperparameter search (mlpdesigner search on a local Ray)"),
 }
 
 

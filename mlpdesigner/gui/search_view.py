@@ -206,6 +206,8 @@ class SearchView(QWidget):
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", "val_loss")
         plot.showGrid(x=True, y=True, alpha=0.3)
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
         return plot
 
     # ----- state ---------------------------------------------------------------------------------
@@ -398,7 +400,9 @@ class SearchView(QWidget):
                 continue
             mine = selected is not None and trial["trial"] == selected["trial"]
             pen = pg.mkPen("#ea580c" if mine else "#94a3b8", width=3 if mine else 1)
-            plot.plot([p[0] for p in points], [p[1] for p in points], pen=pen)  # type: ignore[attr-defined]
+            color = "#ea580c" if mine else "#94a3b8"
+            plot.plot([p[0] for p in points], [p[1] for p in points], pen=pen,  # type: ignore[attr-defined]
+                      symbol="o", symbolSize=7 if mine else 5, symbolBrush=color, symbolPen=color)
         self.open_button.setEnabled(selected is not None)
 
     # ----- using the results ---------------------------------------------------------------------

@@ -300,9 +300,10 @@ def run_search(
     folder = search_folder(out, spec.name, resume=resume)
     fields = list(found)
     base = _base_spec(spec)
-    settings = {"spec": str(Path(spec_path).resolve()), "trials": trials, "parallel": parallel,
+    domain_json = {f: d.to_json() for f, d in found.items()}
+    settings: dict[str, Any] = {"spec": str(Path(spec_path).resolve()), "trials": trials, "parallel": parallel,
                 "time_budget": time_budget, "address": address, "algorithm": algorithm, "threads": threads,
-                "fields": fields, "domains": {f: d.to_json() for f, d in found.items()}}
+                "fields": fields, "domains": domain_json}
     previous = tables.read_trials(folder) if resume else []
     if resume:
         recorded = json.loads((folder / tables.SEARCH_JSON).read_text("utf-8"))
@@ -355,7 +356,7 @@ def run_search(
     best = None
     if tables.ranked(rows):
         best = tables.write_best(folder, spec.raw, rows, spec.base_dir)
-    plot = tables.write_plot(folder, settings["domains"], rows)
+    plot = tables.write_plot(folder, domain_json, rows)
     status = "interrupted" if interrupted else "completed"
     atomic_write_text(folder / tables.SEARCH_JSON, json.dumps(
         {**settings, "status": status, "seconds": round(time.monotonic() - started, 2),
