@@ -155,3 +155,34 @@ def test_without_ray_the_view_says_how_to_install(window, qtbot, monkeypatch) ->
     assert not run.isEnabled()
     qtbot.mouseClick(run, Qt.MouseButton.LeftButton)
     assert view.process is None
+
+
+@pytest.mark.slow
+@pytest.mark.search
+def test_run_search_from_the_view_shows_the_trials(window, qtbot, tmp_path) -> None:
+    """Run search starts ``mlpdesigner search`` as a child; its trials arrive in the table with their curves."""
+    spec = json.loads(example_path("flowers_multiclass").read_text("utf-8"))
+    spec["data"]["path"] = str((example_path("flowers_multiclass").parent / spec["data"]["path"]).resolve())
+    spec["training"]["epochs"] = 2
+    design = tmp_path / "flowers.json"
+    design.write_text(dumps(spec), "utf-8")
+    win = window(file=design)
+    click_outline(qtbot, win, "/network/layers/0")
+    qtbot.mouseClick(toggle(win, UNITS), Qt.MouseButton.LeftButton)
+    view = win.search_view
+    win.search_dock.show()
+    win.search_dock.raise_()
+    box = view.trials_box.lineEdit()
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(box, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(box, "2")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert view.trials_box.value() == 2
+    qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
+    assert view.running and view.stop_button.isEnabled() and not view.run_button.isEnabled()
+    qtbot.waitUntil(lambda: not view.running, timeout=400_000)
+    assert "best val_loss" in view.status.text(), view.status.text()
+    assert view.table.rowCount() == 2
+    assert len(view.curves.getPlotItem().listDataItems()) == 2
+    assert (view.folder / "search" / tables.BEST_SPEC).is_file()
+    assert view.folder.parent == tmp_path / "searches"

@@ -157,7 +157,7 @@ def test_sigterm_keeps_finished_trials_and_resume_completes(tmp_path: Path) -> N
 def test_without_ray_search_says_how_to_install(tmp_path: Path, module: str) -> None:
     poison = tmp_path / "poison"
     (poison / module).mkdir(parents=True)
-    (poison / module / "__init__.py").write_text(f"raise ImportError('No module named {module!r}')\n")
+    (poison / module / "__init__.py").write_text(f"raise ImportError(\"No module named '{module}'\")\n")
     env = {**os.environ, "PYTHONPATH": f"{poison}{os.pathsep}{ROOT}"}
     result = subprocess.run([sys.executable, "-m", "mlpdesigner", "search", str(_search_spec(tmp_path)),
                              "--out", str(tmp_path / "s")], env=env, capture_output=True, text=True, timeout=120)
