@@ -310,6 +310,11 @@ def run_search(
         if recorded.get("fields") != fields:
             raise UserError(f"--resume: Expected the same search ranges as the search in {folder}. Received: "
                             f"{', '.join(fields)} instead of {', '.join(recorded.get('fields', []))}")
+        changed = [key for key in ("trials", "algorithm", "time_budget") if recorded.get(key) != settings[key]]
+        if changed:
+            echo(f"search: --resume continues the search as it was started; {', '.join(changed)} kept from "
+                 f"{tables.SEARCH_JSON}")
+            settings.update({key: recorded.get(key) for key in changed})
     atomic_write_text(folder / tables.SEARCH_JSON, json.dumps({**settings, "status": "running"}, indent=2) + "\n")
     (folder / TRIALS_DIR).mkdir(exist_ok=True)
 
@@ -347,9 +352,13 @@ def run_search(
                                tune_config=_tune_config(algorithm, trials, parallel, time_budget, epochs, seed))
         echo(f"search: {trials if algorithm != 'grid' else 'a grid of'} trials over {', '.join(fields)} "
              f"({parallel} at a time) in {folder}")
+        tune_log = logging.getLogger("ray.tune")
+        level = tune_log.level
+        tune_log.setLevel(logging.ERROR)  # Tune's own "resume with Tuner.restore(...)": this command says --resume
         try:
             tuner.fit()
         finally:
+            tune_log.setLevel(level)
             RECORDERS.pop(str(folder), None)
     interrupted = stop_signals.received is not None
     rows = recorder.finish(interrupted)
