@@ -301,9 +301,10 @@ def run_search(
     fields = list(found)
     base = _base_spec(spec)
     domain_json = {f: d.to_json() for f, d in found.items()}
-    settings: dict[str, Any] = {"spec": str(Path(spec_path).resolve()), "trials": trials, "parallel": parallel,
-                "time_budget": time_budget, "address": address, "algorithm": algorithm, "threads": threads,
-                "fields": fields, "domains": domain_json}
+    settings: dict[str, Any] = {
+        "spec": str(Path(spec_path).resolve()), "trials": trials, "parallel": parallel, "time_budget": time_budget,
+        "address": address, "algorithm": algorithm, "threads": threads, "fields": fields, "domains": domain_json,
+    }
     previous = tables.read_trials(folder) if resume else []
     if resume:
         recorded = json.loads((folder / tables.SEARCH_JSON).read_text("utf-8"))

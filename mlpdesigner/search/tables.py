@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,7 @@ def write_best(folder: Path, base: dict[str, Any], trials: list[dict[str, Any]],
     spec = with_values(base, best["params"])
     if "data" in spec:  # the folder may sit elsewhere than the spec: keep the data reachable from it
         data = (base_dir / spec["data"]["path"]).resolve()
-        try:
-            spec["data"]["path"] = str(data.relative_to(folder.resolve()))
-        except ValueError:
-            import os
-
-            spec["data"]["path"] = os.path.relpath(data, folder.resolve())
+        spec["data"]["path"] = os.path.relpath(data, folder.resolve())
     load_spec(spec)  # a search's best is a complete valid spec, or this is a bug worth a traceback
     atomic_write_text(folder / BEST_SPEC, dumps(spec))
     return best
