@@ -77,9 +77,12 @@ def test_search_toggles_add_ranges_as_undoable_edits(window, qtbot) -> None:
     for _ in range(3):
         win.undo_action.trigger()
     assert "search" not in win.document.raw
-    # A field with nothing to search (the output's task: every other task breaks the design) has no toggle.
+    # A field with nothing to search (the output's task: every other task breaks the design) adds nothing.
     click_outline(qtbot, win, "/outputs/0")
-    assert win.inspector.widget().findChild(QToolButton, "search:/outputs/0/task") is None
+    task = toggle(win, "/outputs/0/task")
+    qtbot.mouseClick(task, Qt.MouseButton.LeftButton)
+    assert not task.isChecked() and "Nothing to search" in task.toolTip()
+    assert "search" not in win.document.raw
 
 
 def _finished_search(tmp_path: Path) -> tuple[Path, dict[str, Any]]:

@@ -71,27 +71,40 @@ def search_ops(raw: dict[str, Any], field: str, domain: dict[str, Any] | None) -
 
 
 def search_toggle(document: Document, field: Field, ptr: str, current: Any) -> QToolButton | None:
-    """A checkable "Search" button for a numeric or enum field (None for other fields, or nothing to search)."""
+    """A checkable "Search" button for a numeric or enum field (None for other fields).
+
+    The first range is worked out when the button is pressed (for an enum that means validating the design
+    with each value), so that building the form stays fast.
+    """
     raw = document.raw
     if field.kind not in SEARCHED_KINDS or not isinstance(raw, dict):
         return None
+    if field.kind == "enum" and len(field.choices) < 2:
+        return None
     value = None if current is None or not isinstance(current, (int, float, str)) else current
     searched = isinstance(raw.get("search"), dict) and ptr in raw["search"]
-    domain = None if searched else suggested_domain(raw, ptr, field.schema, value)
-    if not searched and domain is None:
-        return None
     button = QToolButton()
     button.setObjectName(f"search:{ptr}")
     button.setText("Search")
     button.setCheckable(True)
     button.setChecked(searched)
     button.setToolTip(f"Searched: {json.dumps(raw['search'][ptr])} (click to stop searching it)" if searched else
-                      f"Search this field: adds {json.dumps(domain)} to the spec's search section")
+                      "Search this field: adds a first range for it to the spec's search section")
 
     def toggled(on: bool) -> None:
         name = split_pointer(ptr)[-1].replace("_", " ")
-        document.apply(search_ops(document.raw, ptr, domain if on else None),
-                       f"Search {name}" if on else f"Stop searching {name}")
+        if not on:
+            document.apply(search_ops(document.raw, ptr, None), f"Stop searching {name}")
+            return
+        schema = {**field.schema, "enum": list(field.choices)} if field.kind == "enum" else field.schema
+        domain = suggested_domain(document.raw, ptr, schema, value)
+        if domain is None:
+            button.blockSignals(True)
+            button.setChecked(False)
+            button.blockSignals(False)
+            button.setToolTip("Nothing to search here: no other value gives a valid design")
+            return
+        document.apply(search_ops(document.raw, ptr, domain), f"Search {name}")
 
     button.toggled.connect(toggled)
     return button
