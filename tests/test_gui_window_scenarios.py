@@ -53,7 +53,7 @@ def test_every_train_command_uses_the_epochs_box(qtbot, tmp_path, monkeypatch, h
 
     asked: list[int | None] = []
 
-    def fake_command(spec_path, run_dir, epochs=None):  # noqa: ANN001, ANN202
+    def fake_command(spec_path, run_dir, epochs=None, init_from=None):  # noqa: ANN001, ANN202
         asked.append(epochs)
         return [sys.executable, "-c", "pass"]
 

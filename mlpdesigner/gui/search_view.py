@@ -22,7 +22,6 @@ from PySide6.QtCore import QProcess, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -197,7 +196,7 @@ class SearchView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Columns are fitted after each fill: a ResizeToContents header crashed Qt while the window closed.
         self.table.itemSelectionChanged.connect(self._draw_curves)
         splitter.addWidget(self.table)
         self.curves = self._plot_widget()
@@ -386,6 +385,7 @@ class SearchView(QWidget):
             for column, item in enumerate(cells):
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
+        self.table.resizeColumnsToContents()
         if selected is not None:
             for row in range(self.table.rowCount()):
                 item = self.table.item(row, 0)
