@@ -6,7 +6,13 @@ it is called.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# pandas imports pyarrow when it is installed (the parquet extra), and pyarrow's own allocator reserves
+# gigabytes of address space: under a memory limit (RLIMIT_AS, as memory checks and tests use) TensorFlow
+# then fails to start threads. The system allocator is what the rest of the process uses anyway.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 from .spec import Problem, Spec, SpecError, load_spec, summarize, validate_spec
 

@@ -819,10 +819,22 @@ def test_a_huge_label_is_not_echoed_whole(tmp_path: Path) -> None:
 
 
 def test_a_csv_larger_than_memory_is_refused_before_reading(tmp_path: Path) -> None:
-    """Item 14: a 2 GB CSV was read with no size check (5.9 GB of memory). Here: 64 MB under a 1 GiB limit."""
+    """Item 14: a 2 GB CSV was read with no size check (5.9 GB of memory). Here: 1.5 GB under a 1 GiB limit.
+
+    Read whole (``data.streaming`` false) it is refused before reading. Since issue 15, "auto" streams a file
+    that large instead; a 1.5 GB line of NUL bytes cannot be parsed in chunks either, and that is a clear
+    error naming the file, not a crash.
+    """
     spec = _tiny_with(tmp_path, [f"{i},1,{'ab'[i % 2]}" for i in range(8)])
     with open(tmp_path / "data.csv", "ab") as handle:
         handle.truncate(1536 * 1024 * 1024)  # sparse: 1.5 GB of NUL bytes after the rows
+    streamed = run_cli("train", str(spec), "--out", str(tmp_path / "streamed"), cwd=tmp_path, timeout=120,
+                       memory=1 << 30)
+    assert streamed.returncode == 2, streamed.stderr[-2000:]
+    assert "data.csv" in streamed.stderr and "Traceback" not in streamed.stderr
+    raw = json.loads(spec.read_text("utf-8"))
+    raw["data"]["streaming"] = False
+    spec.write_text(json.dumps(raw), "utf-8")
     done = run_cli("train", str(spec), "--out", str(tmp_path / "run"), cwd=tmp_path, timeout=120, memory=1 << 30)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "reading it needs at least as much memory" in done.stderr

@@ -538,7 +538,7 @@ class Dataset:
 
 def _take_rows(array: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """``array[indices]`` in an aligned buffer that training shares with TensorFlow without a copy."""
-    from .pipeline import aligned_empty
+    from .aligned import aligned_empty
 
     out = aligned_empty((len(indices), *array.shape[1:]), array.dtype)
     np.take(array, indices, axis=0, out=out, mode="clip")  # indices are valid; "raise" would buffer a copy
