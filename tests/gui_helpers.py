@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from mlpdesigner.gui.dialogs import Dialogs  # noqa: E402
 from mlpdesigner.gui.main_window import MainWindow  # noqa: E402
@@ -83,6 +83,15 @@ def copy_example(tmp_path: Path, name: str) -> Path:
 
 def snapshot(window: MainWindow) -> tuple[Any, str]:
     return copy.deepcopy(window.document.raw), window.document.text
+
+
+def click_outline(qtbot: Any, window: MainWindow, ptr: str) -> None:
+    """Click the outline row that stands for ``ptr``."""
+    outline = window.layers.list
+    row = next(r for r in range(outline.count()) if outline.item(r).data(Qt.ItemDataRole.UserRole) == ptr)
+    rect = outline.visualItemRect(outline.item(row))
+    qtbot.mouseClick(outline.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.document.selection == ptr
 
 
 def close_clean(window: MainWindow) -> None:

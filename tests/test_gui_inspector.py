@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from gui_helpers import close_clean, make_window  # noqa: E402
+from gui_helpers import click_outline, close_clean, make_window  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLabel, QLineEdit, QWidget  # noqa: E402
 
@@ -34,15 +34,6 @@ def open_window(qtbot, tmp_path):
     yield opener
     for window in windows:
         close_clean(window)
-
-
-def click_outline(qtbot, window, ptr: str) -> None:
-    """Click the outline row that stands for ``ptr``."""
-    outline = window.layers.list
-    row = next(r for r in range(outline.count()) if outline.item(r).data(Qt.ItemDataRole.UserRole) == ptr)
-    rect = outline.visualItemRect(outline.item(row))
-    qtbot.mouseClick(outline.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert window.document.selection == ptr
 
 
 def type_into(qtbot, widget: QWidget, text: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from gui_helpers import close_clean, copy_example, make_window  # noqa: E402
+from gui_helpers import click_outline, close_clean, copy_example, make_window  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QPushButton, QToolButton  # noqa: E402
 
@@ -39,14 +39,6 @@ def window(qtbot, tmp_path):
     yield opener
     for win in made:
         close_clean(win)
-
-
-def click_outline(qtbot, window, ptr: str) -> None:
-    outline = window.layers.list
-    row = next(r for r in range(outline.count()) if outline.item(r).data(Qt.ItemDataRole.UserRole) == ptr)
-    rect = outline.visualItemRect(outline.item(row))
-    qtbot.mouseClick(outline.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert window.document.selection == ptr
 
 
 def toggle(window, ptr: str) -> QToolButton:
