@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -184,7 +183,6 @@ class DataTab(QWidget):
         self.preview = QTableWidget(self)
         self.preview.setObjectName("data_preview")
         self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.preview_caption = QLabel(self)
         self.mapping_host = QWidget(self)
         self.mapping_layout = QVBoxLayout(self.mapping_host)
@@ -198,7 +196,6 @@ class DataTab(QWidget):
         self.advice_tree.setRootIsDecorated(False)
         self.advice_tree.setWordWrap(True)
         self.advice_tree.setTextElideMode(Qt.TextElideMode.ElideNone)
-        self.advice_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.advice_tree.setItemDelegate(WrappingDelegate(self.advice_tree))
         self.advice_tree.header().sectionResized.connect(lambda *_: self.advice_tree.doItemsLayout())
         self.advice_tree.itemSelectionChanged.connect(self._update_fix_button)
@@ -445,6 +442,7 @@ class DataTab(QWidget):
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
                 self.preview.setItem(r, c, QTableWidgetItem(value))
+        self.preview.resizeColumnsToContents()  # not ResizeToContents: it crashed Qt
         self.preview_caption.setStyleSheet("")
         self.preview_caption.setText(
             f"First {len(rows)} of {len(self.frame)} rows, {len(self.frame.columns)} columns")
@@ -670,6 +668,7 @@ class DataTab(QWidget):
             self.advice_tree.addTopLevelItem(item)
         if self.frame is not None and not self.advice:
             self.advice_tree.addTopLevelItem(QTreeWidgetItem(["", "No problems found in the data."]))
+        self.advice_tree.resizeColumnToContents(0)  # not ResizeToContents: it crashed Qt
         self._update_fix_button()
 
     def _split_data_advice(self) -> list[DataAdvice]:

@@ -198,7 +198,7 @@ class RunColumn(QWidget):
             height = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(shown))
             table.setFixedHeight(height + 2 * table.frameWidth() + 2)
         else:
-            table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            table.resizeColumnsToContents()  # not ResizeToContents: it crashed Qt
             table.setMaximumWidth(380)
         self.table = table
         body.addWidget(table)

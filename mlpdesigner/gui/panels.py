@@ -52,9 +52,7 @@ class ProblemsPanel(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setAlternatingRowColors(True)
         header = self.tree.header()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # not ResizeToContents: it crashed Qt
         header.setStretchLastSection(True)
         self.tree.setColumnWidth(1, 280)
         self.fix_button = QPushButton("Apply fix", self)
@@ -119,6 +117,8 @@ class ProblemsPanel(QWidget):
             if self._fixable(problem):
                 item.setText(3, problem.message + "   [fix]")
             self.tree.addTopLevelItem(item)
+        for column in (0, 2):
+            self.tree.resizeColumnToContents(column)
         errors = sum(p.is_error for p in self.problems)
         advice = len(self.problems) - errors
         if not self.problems:

@@ -334,8 +334,6 @@ class TrainView(QWidget):
         self.history.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.history.horizontalHeader()
-        for column in range(3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         header.setMinimumSectionSize(40)
         self.history.setSortingEnabled(True)
@@ -573,6 +571,8 @@ class TrainView(QWidget):
                     item.setForeground(QColor(STATUS_COLORS.get(status, "#374151")))
                 self.history.setItem(row, column, item)
         self.history.setSortingEnabled(sorting)
+        for column in range(3):
+            self.history.resizeColumnToContents(column)  # not ResizeToContents: it crashed Qt
         self._update_buttons()
 
     def selected_records(self) -> list[RunRecord]:
