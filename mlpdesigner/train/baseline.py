@@ -18,6 +18,8 @@ import numpy as np
 
 #: Keras clips probabilities to [EPSILON, 1 - EPSILON] in its cross-entropies.
 EPSILON = 1e-7
+#: An output's loss in its data's units, before the target-scale factor (see :func:`output_baseline`).
+DATA_LOSS = "data_loss"
 
 
 def _class_index(y: np.ndarray) -> np.ndarray:
@@ -38,16 +40,19 @@ def _regression(out: dict[str, Any], train: np.ndarray, rows: np.ndarray, scale:
     square, linear = float(np.mean(scales**2)), float(np.mean(scales))
     loss = out["loss"]
     if loss == "mse":
-        result["loss"] = mse / square
+        result[DATA_LOSS], factor = mse, square
     elif loss == "mae":
-        result["loss"] = mae / linear
+        result[DATA_LOSS], factor = mae, linear
     elif loss == "huber":
         delta = float(np.sqrt(square))
         absolute = np.abs(error)
         huber = np.where(absolute <= delta, 0.5 * error**2, delta * absolute - 0.5 * delta**2)
-        result["loss"] = float(np.mean(huber)) / square
+        result[DATA_LOSS], factor = float(np.mean(huber)), square
     elif loss == "log_cosh":
-        result["loss"] = float(np.mean(np.logaddexp(error, -error) - np.log(2.0))) / linear
+        result[DATA_LOSS], factor = float(np.mean(np.logaddexp(error, -error) - np.log(2.0))), linear
+    else:
+        return result
+    result["loss"] = result[DATA_LOSS] / factor
     return result
 
 
@@ -90,7 +95,9 @@ def output_baseline(
     """Baseline loss and metrics of one output on ``rows`` (targets), the constant fitted on ``train``.
 
     ``scale`` is the output's target scale (see :func:`mlpdesigner.compile.scaled_loss`), so
-    the loss is on the model's footing.
+    ``loss`` is on the model's footing: the term it adds to the model's total loss. A scaled
+    regression output also gets ``data_loss``, the same loss in the data's units, which is
+    what Keras reports as ``<output>_loss`` beside the total of a model with several outputs.
     """
     task = out["task"]
     if task == "regression":
@@ -99,8 +106,26 @@ def output_baseline(
         values = _multiclass(out, train, rows)
     else:
         values = _binary(train, rows)
-    wanted = {"loss", *out["metrics"]}
+    wanted = {"loss", DATA_LOSS, *out["metrics"]}
     return {k: v for k, v in values.items() if k in wanted}
+
+
+def combined_baseline(outputs: list[dict[str, Any]], per_output: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Keys as Keras gives a model's: one output's own; several: the weighted total and ``<output>_<key>``.
+
+    The total adds each output's ``loss`` (on the model's footing) times its weight; an output's
+    own ``<output>_loss`` is in the data's units, as Keras reports it.
+    """
+    if len(outputs) == 1:
+        return {k: v for k, v in per_output[outputs[0]["name"]].items() if k != DATA_LOSS}
+    result: dict[str, float] = {"loss": 0.0}
+    for out in outputs:
+        values = dict(per_output[out["name"]])
+        result["loss"] += out["loss_weight"] * values.get("loss", 0.0)
+        if DATA_LOSS in values:
+            values["loss"] = values.pop(DATA_LOSS)
+        result.update({f"{out['name']}_{k}": v for k, v in values.items()})
+    return result
 
 
 def baseline_metrics(
@@ -117,15 +142,7 @@ def baseline_metrics(
         o["name"]: output_baseline(o, train_y[o["name"]], rows_y[o["name"]], scaling.get(o["name"], (None,))[0])
         for o in outputs
     }
-    if len(outputs) == 1:
-        return per_output[outputs[0]["name"]]
-    result: dict[str, float] = {}
-    total = 0.0
-    for out in outputs:
-        values = per_output[out["name"]]
-        total += out["loss_weight"] * values.get("loss", 0.0)
-        result.update({f"{out['name']}_{k}": v for k, v in values.items()})
-    return {"loss": total, **result}
+    return combined_baseline(outputs, per_output)
 
 
 def split_baselines(spec_outputs: list[dict[str, Any]], dataset: Any) -> dict[str, dict[str, float] | None]:

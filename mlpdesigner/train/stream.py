@@ -512,7 +512,7 @@ class StreamDataset:
     # -- the constant predictor
     def baselines(self, spec_outputs: list[dict[str, Any]]) -> dict[str, dict[str, float] | None]:
         """The constant predictor's metrics on the validation and test splits, in one streaming pass."""
-        from .baseline import output_baseline
+        from .baseline import DATA_LOSS, combined_baseline, output_baseline
 
         sums: dict[str, dict[str, dict[str, float]]] = {s: {o["name"]: {} for o in spec_outputs} for s in ("validation",
                                                                                                          "test")}
@@ -552,18 +552,11 @@ class StreamDataset:
                 name = out["name"]
                 values = {k: (v / weights[split][name][k] if weights[split][name][k] else 0.0)
                           for k, v in sums[split][name].items()}
-                wanted = {"loss", *out["metrics"]}
+                wanted = {"loss", DATA_LOSS, *out["metrics"]}
                 if "rmse" in wanted and "mse" in values:
                     values["rmse"] = float(np.sqrt(values["mse"]))
                 per_output[name] = {k: v for k, v in values.items() if k in wanted}
-            if len(spec_outputs) == 1:
-                result[split] = per_output[spec_outputs[0]["name"]]
-                continue
-            combined: dict[str, float] = {"loss": 0.0}
-            for out in spec_outputs:
-                combined["loss"] += out["loss_weight"] * per_output[out["name"]].get("loss", 0.0)
-                combined.update({f"{out['name']}_{k}": v for k, v in per_output[out["name"]].items()})
-            result[split] = combined
+            result[split] = combined_baseline(spec_outputs, per_output)
         return result
 
     def _multiclass_baseline(self, out: dict[str, Any], rows: np.ndarray) -> dict[str, float]:
