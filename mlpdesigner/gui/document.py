@@ -91,8 +91,9 @@ class Document(QObject):
         self.selection = ""
         self._forced_dirty = False
         self._was_dirty = False
-        #: Callbacks run before any new edit (the JSON view flushes its pending typing here).
+        #: Callbacks run before any new edit, a save or a run (the JSON view and the inspector apply pending typing).
         self.before_edit: list[Callable[[], None]] = []
+        self._flushing = False
 
     # ----- loading -----------------------------------------------------------------------------
     def load_text(self, text: str, path: Path | None = None, *, dirty: bool = False) -> None:
@@ -198,8 +199,15 @@ class Document(QObject):
 
     # ----- edits -------------------------------------------------------------------------------
     def flush(self) -> None:
-        for callback in list(self.before_edit):
-            callback()
+        """Apply pending typing (the ``before_edit`` callbacks); an edit one of them makes does not flush again."""
+        if self._flushing:
+            return
+        self._flushing = True
+        try:
+            for callback in list(self.before_edit):
+                callback()
+        finally:
+            self._flushing = False
 
     def apply(self, ops: list[dict[str, Any]], title: str, select: str | None = None) -> bool:
         """Push an undoable structural edit; returns False when there is nothing to do."""

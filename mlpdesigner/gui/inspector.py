@@ -11,8 +11,8 @@ import json
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPalette, QValidator
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -378,6 +378,7 @@ class Inspector(QScrollArea):
         self._health_layout: QVBoxLayout | None = None
         document.changed.connect(self.rebuild)
         document.selection_changed.connect(self._selection_changed)
+        document.before_edit.append(self.finish_typing)
         self.rebuild()
 
     def _selection_changed(self, ptr: str) -> None:
@@ -799,6 +800,25 @@ class Inspector(QScrollArea):
             self._remove(ptr)
         else:
             self._commit(ptr, text)
+
+    def finish_typing(self) -> None:
+        """Apply what is typed in the focused field, as Enter does, before a save, a run or another edit.
+
+        A shortcut (Ctrl+S, F5), a menu or a toolbar button takes no focus from the field, so
+        without this the command would read the design without the value the field shows.
+        """
+        widget = QApplication.focusWidget()
+        if widget is None or not self.isAncestorOf(widget):
+            return
+        if isinstance(widget, QLineEdit) and isinstance(widget.parentWidget(), (QAbstractSpinBox, QComboBox)):
+            widget = widget.parentWidget()
+        if isinstance(widget, QComboBox):
+            typed = widget.isEditable() and widget.lineEdit().isModified()
+        else:
+            typed = isinstance(widget, QAbstractSpinBox) or (isinstance(widget, QLineEdit) and widget.isModified())
+        if typed:
+            for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+                QApplication.sendEvent(widget, QKeyEvent(kind, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier))
 
     def _title(self, ptr: str) -> str:
         return split_pointer(ptr)[-1].replace("_", " ") if ptr else "value"

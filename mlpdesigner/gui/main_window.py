@@ -578,6 +578,7 @@ class MainWindow(QMainWindow):
 
     def open_export_dialog(self, run_dir: Path | None = None) -> ExportDialog:
         """Show the export dialog (not modal), on ``run_dir`` or the untrained design."""
+        self.document.flush()  # the untrained design is exported as the editor shows it, typing included
         if self.export_dialog is not None:
             self.export_dialog.close()
             self.export_dialog.deleteLater()

@@ -117,6 +117,7 @@ class RunController(QObject):
         """
         if self.training:
             return "A training run is in progress: stop it first."
+        self.document.flush()  # what is typed but not yet applied is part of the design to train
         refused = self.refusal()
         if refused:
             return refused
