@@ -84,3 +84,16 @@ def test_an_edit_by_shortcut_keeps_the_name_typed_before_it(qtbot, tmp_path) -> 
     raw = window.document.raw["network"]["layers"]
     assert raw[0].get("name") == "encoder" and len(raw) == layers
     close_clean(window)
+
+
+def test_quitting_with_a_typed_value_asks_to_save_it(qtbot, tmp_path) -> None:
+    spec = housing_design(tmp_path / "d")
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=spec))
+    click_outline(qtbot, window, "/network/layers/0")
+    type_without_enter(qtbot, window.inspector.fields["/network/layers/0/units"], "64")
+    window.dialogs.discard_answers.append("save")
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Q, CTRL)
+
+    assert window.dialogs.asked_discard == 1
+    assert json.loads(spec.read_text("utf-8"))["network"]["layers"][0]["units"] == 64
+    assert not window.isVisible()

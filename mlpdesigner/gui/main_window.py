@@ -462,7 +462,8 @@ class MainWindow(QMainWindow):
         return True
 
     def maybe_save(self) -> bool:
-        """Ask about unsaved work; True when it is fine to go on."""
+        """Ask about unsaved work (a value still being typed counts); True when it is fine to go on."""
+        self.document.flush()
         if not self.document.dirty:
             return True
         answer = self.dialogs.confirm_discard(self, self.document.display_name)
