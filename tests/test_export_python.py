@@ -283,6 +283,15 @@ def test_generated_scripts_rebuild_the_same_models_in_a_fresh_interpreter(tmp_pa
     normalized["inputs"][1]["normalize"] = True
     normalized["name"] = "wide_deep_normalized"
     designs["wide_deep_normalized"] = normalized
+    # Issue 15: a dense layer with repeat n is n layers in the script too, named as the app names them.
+    repeated = example("flowers_multiclass")
+    repeated["network"]["layers"][0]["repeat"] = 3
+    repeated["name"] = "flowers_repeated"
+    designs["flowers_repeated"] = repeated
+    deep_repeated = copy.deepcopy(designs["wide_deep_aux_output"])
+    deep_repeated["network"]["deep"]["layers"][0]["repeat"] = 2
+    deep_repeated["name"] = "wide_deep_repeated"
+    designs["wide_deep_repeated"] = deep_repeated
     cases, models = [], {}
     for name, spec in designs.items():
         script = tmp_path / f"gen_{name}.py"
@@ -329,6 +338,8 @@ def test_generated_scripts_rebuild_the_same_models_in_a_fresh_interpreter(tmp_pa
         assert child["trainable"] == sum(int(np.prod(w.shape)) for w in model.trainable_weights), name
         assert child["class"] == model.__class__.__name__, name
         assert child["config"] == json.dumps(model.get_config(), sort_keys=True), name
+        if name.endswith("_repeated"):
+            assert '"dense_1_2"' in child["config"], name
         expected = model([feeds[i["name"]] for i in spec["inputs"]] if child["class"] != "Sequential"
                          else feeds[spec["inputs"][0]["name"]], training=False)
         expected = expected if isinstance(expected, (list, tuple)) else [expected]

@@ -151,6 +151,18 @@ CASES = {
         "W412",
         "/network/layers/2",
     ),
+    "linear-repeat": (
+        _housing_stack([{"type": "dense", "units": 30, "repeat": 3, "kernel_initializer": "he_normal"},
+                        {"type": "activation", "activation": "relu"}]),
+        "W414",
+        "/network/layers/0/activation",
+    ),
+    "vanishing-counts-repeats": (
+        _housing_stack([{"type": "dense", "units": 30, "activation": "sigmoid", "kernel_initializer": "he_normal",
+                         "repeat": 3}]),
+        "W404",
+        "/network/layers/0/activation",
+    ),
 }
 
 
@@ -194,3 +206,12 @@ def test_well_designed_examples_get_no_advice(name: str) -> None:
 def test_glorot_is_fine_for_tanh() -> None:
     spec = _housing_stack([{"type": "dense", "units": 30, "activation": "tanh"}] * 3)
     assert not [p for p in validate_spec(spec) if p.code in ("W404", "W405")]
+
+
+def test_depth_advice_counts_repeats() -> None:
+    """One dense layer repeated 6 times is six layers deep (I501); repeated 5 times it is within 1 to 5."""
+    layer = {"type": "dense", "units": 30, "activation": "relu", "kernel_initializer": "he_normal", "repeat": 6}
+    deep = [p for p in validate_spec(_housing_stack([layer])) if p.code == "I501"]
+    assert [p.path for p in deep] == ["/network/layers"]
+    assert "6 hidden dense layers (repeats counted)" in deep[0].message
+    assert not [p for p in validate_spec(_housing_stack([{**layer, "repeat": 5}])) if p.code == "I501"]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .defaults import TASK_ACTIVATIONS_OK, TASK_LOSSES
+from .plan import repeat_count
 from .problems import Problem, pointer
 
 Rule = Callable[[dict[str, Any]], Iterator[Problem]]
@@ -44,6 +45,11 @@ def layer_stacks(spec: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]
     if network["topology"] == "sequential":
         return [("/network/layers", network["layers"])]
     return [("/network/deep/layers", network["deep"]["layers"])]
+
+
+def dense_depth(layers: list[dict[str, Any]]) -> int:
+    """How many dense layers a stack builds, each repeat counted."""
+    return sum(repeat_count(layer) for layer in layers if layer["type"] == "dense")
 
 
 def _effective_activation(layers: list[dict[str, Any]], index: int) -> tuple[str, int]:
@@ -126,7 +132,8 @@ def output_fits_task(spec: dict[str, Any]) -> Iterator[Problem]:
 def vanishing_gradients(spec: dict[str, Any]) -> Iterator[Problem]:
     for base, layers in layer_stacks(spec):
         dense = [i for i, layer in enumerate(layers) if layer["type"] == "dense"]
-        if len(dense) < 3:
+        depth = dense_depth(layers)
+        if depth < 3:
             continue
         for index in dense:
             act, _ = _effective_activation(layers, index)
@@ -136,7 +143,7 @@ def vanishing_gradients(spec: dict[str, Any]) -> Iterator[Problem]:
                 yield _warn(
                     "W404",
                     path + "/activation",
-                    f"{act} units in a stack of {len(dense)} dense layers with {init} initialization risk "
+                    f"{act} units in a stack of {depth} dense layers with {init} initialization risk "
                     "vanishing gradients; use ReLU (or ELU) with He initialization",
                     [
                         {"op": "add", "path": path + "/activation", "value": "relu"},
@@ -324,15 +331,34 @@ def batchnorm_repeated(spec: dict[str, Any]) -> Iterator[Problem]:
 
 
 @rule
+def linear_repeat(spec: dict[str, Any]) -> Iterator[Problem]:
+    for base, layers in layer_stacks(spec):
+        for index, layer in enumerate(layers):
+            if layer["type"] == "dense" and repeat_count(layer) > 1 and layer.get("activation", "linear") == "linear":
+                path = f"{base}/{index}/activation"
+                yield _warn(
+                    "W414",
+                    path,
+                    f"{repeat_count(layer)} linear dense layers in a row compute one linear map, no more than a "
+                    "single layer; an activation layer after them acts on the last copy only. Give the dense layer "
+                    "its activation",
+                    [{"op": "add", "path": path, "value": "relu"}],
+                    "Use ReLU",
+                )
+
+
+@rule
 def typical_size(spec: dict[str, Any]) -> Iterator[Problem]:
     low, high = TYPICAL_DEPTH
     for base, layers in layer_stacks(spec):
         dense = [i for i, layer in enumerate(layers) if layer["type"] == "dense"]
-        if not low <= len(dense) <= high:
+        depth = dense_depth(layers)
+        if not low <= depth <= high:
+            repeated = " (repeats counted)" if depth != len(dense) else ""
             yield _info(
                 "I501",
                 base,
-                f"{len(dense)} hidden dense layers; {low} to {high} is the typical starting range for an MLP",
+                f"{depth} hidden dense layers{repeated}; {low} to {high} is the typical starting range for an MLP",
             )
         wlow, whigh = TYPICAL_WIDTH
         for index in dense:

@@ -81,11 +81,37 @@ class PlanError(Exception):
         self.problems = problems
 
 
+#: Most hidden layers a network may expand to (repeats counted), as many as the schema lets a list hold.
+MAX_EXPANDED_LAYERS = 10000
+
+
+def repeat_count(layer: Any) -> int:
+    """How many layers a hidden layer of the spec stands for: its ``repeat`` (dense only), else 1."""
+    if isinstance(layer, dict) and layer.get("type") == "dense":
+        count = layer.get("repeat", 1)
+        if isinstance(count, int) and not isinstance(count, bool) and count >= 1:
+            return count
+    return 1
+
+
+def copy_names(name: str, repeat: int) -> list[str]:
+    """The Keras names of a layer repeated ``repeat`` times: ``name``, then ``name_2``, ``name_3``, ..."""
+    return [name] + [f"{name}_{copy}" for copy in range(2, repeat + 1)]
+
+
 def layer_names(layers: list[dict[str, Any]], taken: set[str]) -> list[str]:
-    """Keras names for layers: the explicit name, else ``<type>_<n>`` counted per type."""
+    """Keras names for layers: the explicit name, else ``<type>_<n>`` counted per type.
+
+    A repeated layer's copies are named after it (:func:`copy_names`); generated names keep clear of
+    every explicit name and its copies.
+    """
     counters: dict[str, int] = {}
     names = []
-    explicit = {layer.get("name") for layer in layers if layer.get("name")}
+    explicit: set[str] = set()
+    for layer in layers:
+        if layer.get("name"):
+            explicit.update(copy_names(layer["name"], repeat_count(layer)))
+    used = set(taken) | explicit
     for layer in layers:
         if layer.get("name"):
             names.append(layer["name"])
@@ -94,8 +120,10 @@ def layer_names(layers: list[dict[str, Any]], taken: set[str]) -> list[str]:
         while True:
             counters[kind] = counters.get(kind, 0) + 1
             candidate = f"{kind}_{counters[kind]}"
-            if candidate not in explicit and candidate not in taken:
+            copies = copy_names(candidate, repeat_count(layer))
+            if not used.intersection(copies):
                 break
+        used.update(copies)
         names.append(candidate)
     return names
 
@@ -106,13 +134,18 @@ class _Builder:
         self.plan = Plan(spec["name"], spec["network"]["topology"])
         self.problems: list[Problem] = []
         self.taken: set[str] = set()
+        #: Name of each copy of a repeated layer -> (the layer's name, copy number, spec path).
+        self.copies: dict[str, tuple[str, int, str]] = {}
 
     def add(self, node: Node) -> Node:
         if node.name in self.taken:
+            owner = self.copies.get(node.name)
+            other = (f"copy {owner[1]} of the repeated layer {owner[0]!r} at {owner[2]} (copies are named "
+                     f"{owner[0]}_2, {owner[0]}_3, ...)") if owner else "another input, layer or output"
             self.error(
                 node.spec_path,
-                f"Expected unique layer names. Received: {node.name!r} is already the name of "
-                "another input, layer or output; rename one of them",
+                f"Expected unique layer names. Received: {node.name!r} is already the name of {other}; "
+                "rename one of them",
                 code="E301",
             )
         self.plan.nodes.append(node)
@@ -156,18 +189,32 @@ class _Builder:
 
     def layers(self, layers: list[dict[str, Any]], start: Node, base: str, role: str) -> Node:
         names = layer_names(layers, self.taken | {i["name"] for i in self.spec["inputs"]})
+        expanded = sum(repeat_count(layer) for layer in layers)
+        if expanded > MAX_EXPANDED_LAYERS:
+            self.error(base, f"Expected at most {MAX_EXPANDED_LAYERS:,} hidden layers with the repeats counted. "
+                             f"Received: {expanded:,}; lower the repeat of the largest blocks", code="E304")
+            return start
         prev = start
         for index, (layer, name) in enumerate(zip(layers, names)):
             path = f"{base}/{index}"
             kind = layer["type"]
-            shape = prev.shape
             if kind == "activation":
                 kind, config = activation_kind(layer)
             else:
                 config = LAYERS[kind].config(layer)
-            trainable, non_trainable = LAYERS[kind].params(shape, config)
-            shape = LAYERS[kind].shape(shape, config)
-            prev = self.add(Node(name, kind, [prev.name], config, shape, path, role, trainable, non_trainable))
+            for number, copy_name in enumerate(copy_names(name, repeat_count(layer)), start=1):
+                if number > 1:
+                    if copy_name in self.taken:
+                        self.error(path + "/repeat", f"Expected unique layer names. Received: copy {number} of the "
+                                   f"repeated layer {name!r} is named {copy_name!r}, which is already the name of "
+                                   "another input, layer or output; rename one of them", code="E301")
+                        return prev
+                    self.copies[copy_name] = (name, number, path)
+                shape = prev.shape
+                trainable, non_trainable = LAYERS[kind].params(shape, config)
+                shape = LAYERS[kind].shape(shape, config)
+                prev = self.add(Node(copy_name, kind, [prev.name], config, shape, path, role, trainable,
+                                     non_trainable))
         return prev
 
     def head(self, index: int, source: Node) -> None:

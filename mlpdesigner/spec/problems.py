@@ -50,6 +50,7 @@ CODES: dict[str, str] = {
     "W411": "learning rate too high for Adam",
     "W412": "batch normalization repeated",
     "W413": "batch larger than the training rows",
+    "W414": "linear dense layer repeated",
     "I501": "depth outside the typical range",
     "I502": "width outside the typical range",
     "I503": "search ranges present (train ignores them)",

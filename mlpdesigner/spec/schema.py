@@ -26,6 +26,11 @@ _JSON_TYPES = {
 }
 
 
+#: Why only dense layers take ``repeat``: a block of several layers would need a group the format does not have.
+REPEAT_HINT = (" Only a dense layer repeats (repeat: n gives n dense layers in a row); repeat a block such as"
+               " dense + batch normalization + dropout by writing its layers out")
+
+
 def _is_strict_integer(checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
@@ -157,7 +162,7 @@ def _problems_for(error: ValidationError) -> list[Problem]:
                 "error",
                 "E203",
                 ptr + pointer(key),
-                f"Unknown key {key!r} in {name}.{hint}",
+                f"Unknown key {key!r} in {name}.{hint}" + (REPEAT_HINT if key == "repeat" else ""),
                 extra={"key": True},
             )
             for key in extras
