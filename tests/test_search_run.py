@@ -108,6 +108,37 @@ def test_a_two_node_cluster_runs_trials_on_both_nodes(tmp_path: Path) -> None:
     assert all(_run_json(t["run_dir"])["status"] in ("completed", "stopped") for t in trials)
 
 
+def test_a_grid_over_repeat_trains_networks_of_different_depths(tmp_path: Path) -> None:
+    """Issue 15: the number of layers is searched through a dense layer's ``repeat``; each trial's saved model has
+    that many copies, and best.json carries the chosen repeat."""
+    import keras
+
+    from mlpdesigner.search.runner import run_search
+
+    spec_path = _search_spec(tmp_path, epochs=1)
+    spec = json.loads(spec_path.read_text("utf-8"))
+    spec["search"] = {"/network/layers/0/repeat": {"int": [1, 3]}}
+    spec_path.write_text(json.dumps(spec, indent=2), "utf-8")
+
+    result = run_search(spec_path, trials=3, parallel=1, out=tmp_path / "search", algorithm="grid",
+                        echo=lambda line: None)
+
+    trials = tables.read_trials(tmp_path / "search")
+    assert sorted(t["params"]["/network/layers/0/repeat"] for t in trials) == [1, 2, 3]
+    for trial in trials:
+        repeat = trial["params"]["/network/layers/0/repeat"]
+        run = Path(trial["run_dir"])
+        saved = json.loads((run / "spec.json").read_text("utf-8"))
+        assert saved["network"]["layers"][0]["repeat"] == repeat
+        model = keras.saving.load_model(run / "model.keras", compile=False)
+        dense = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        # the repeated layer's copies, the second hidden layer, the output head
+        assert dense == ["dense_1", *[f"dense_1_{k}" for k in range(2, repeat + 1)], "dense_2", "species"]
+    best = load_spec(tmp_path / "search" / tables.BEST_SPEC)
+    assert result.best is not None
+    assert best.raw["network"]["layers"][0]["repeat"] == result.best["params"]["/network/layers/0/repeat"]
+
+
 def _command(spec: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "mlpdesigner", "search", str(spec), "--trials", "3", "--out", str(out), *extra]
 

@@ -75,6 +75,11 @@ def test_validate_prints_the_search_note_as_info_not_error(tmp_path: Path,
         ({"/network/layers/0/units": {"float": [4, 64]}}, "E310", "Expected an integer"),
         ({"/training/optimizer/nope": {"float": [0.1, 1]}}, "E310", "Unknown key 'nope'"),
         ({"/outputs/0/task": {"choice": ["multiclass", "regression"]}}, "E310", "regression"),
+        ({"/network/layers/0/repeat": {"int": [0, 3]}}, "E310", "Expected repeat >= 1"),
+        ({"/network/layers/0/repeat": {"int": [1, 2000]}}, "E310", "Expected repeat <= 1000"),
+        ({"/network/layers/0/repeat": {"float": [1, 3]}}, "E310", "Expected an integer"),
+        ({"/network/layers/0/repeat": {"choice": ["2"]}}, "E310", "Expected an integer"),
+        ({"/network/layers/2/repeat": {"int": [1, 3]}}, "E309", "the spec has no /network/layers/2"),
     ],
 )
 def test_bad_ranges_get_located_errors(search: dict[str, Any], code: str, words: str) -> None:
@@ -122,3 +127,23 @@ def test_train_uses_the_base_values(tmp_path: Path) -> None:
     summary = summarize(spec)
     base = summarize(load_spec(json.loads(FLOWERS.read_text("utf-8"))))
     assert summary.total_params == base.total_params
+
+
+def test_the_number_of_layers_is_searched_through_repeat() -> None:
+    """Issue 15: ``repeat`` takes a range like any field, in a sequential stack and in the deep tower; a layer
+    type that does not repeat is refused at its search entry."""
+    spec = parse_text(json.dumps(_spec({"/network/layers/0/repeat": {"int": [1, 5]}}), indent=2))
+    assert spec.ok, spec.errors
+    assert domains(spec.raw)["/network/layers/0/repeat"].grid() == [1, 2, 3, 4, 5]
+    wide_deep = json.loads(example_path("wide_deep_aux_output").read_text("utf-8"))
+    wide_deep["search"] = {"/network/deep/layers/0/repeat": {"int": [1, 4]}}
+    assert load_spec(wide_deep, strict=False).ok
+    dropout = json.loads(example_path("binary_batchnorm_dropout").read_text("utf-8"))
+    index = next(i for i, layer in enumerate(dropout["network"]["layers"]) if layer["type"] == "dropout")
+    dropout["search"] = {f"/network/layers/{index}/repeat": {"int": [1, 3]}}
+    errors = load_spec(dropout, strict=False).errors
+    assert [(p.code, p.path) for p in errors] == [("E310", f"/search/~1network~1layers~1{index}~1repeat")]
+    assert "Only a dense layer repeats" in errors[0].message
+    trial = with_values(_spec({"/network/layers/0/repeat": {"int": [1, 5]}}), {"/network/layers/0/repeat": 4})
+    assert [n.name for n in load_spec(trial).plan.nodes if n.kind == "dense"][:5] == [
+        "dense_1", "dense_1_2", "dense_1_3", "dense_1_4", "dense_2"]
