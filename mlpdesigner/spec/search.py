@@ -243,6 +243,8 @@ def suggested_domain(raw: dict[str, Any], field: str, schema: dict[str, Any], cu
     high_bound = schema.get("maximum", schema.get("exclusiveMaximum"))
     if kind == "integer":
         low, high = max(1, value // 2), max(2, value * 2)
+        if split_pointer(field)[-1] == "repeat":  # the number of layers: from one up, past the current depth
+            low, high = 1, max(3, value * 2)
         if low_bound is not None:
             low = max(low, int(low_bound))
         if high_bound is not None:
