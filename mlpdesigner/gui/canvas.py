@@ -174,13 +174,16 @@ def problem_subject(problem_path: str, raw: Any) -> str:
 def collapse_runs(plan: Plan, shortest: int = 3) -> dict[str, list[str]]:
     """Runs of identical consecutive hidden layers: first node's name -> the names of the whole run.
 
-    Only in a large network (more than :data:`WRAP_RANKS` nodes), and only runs of ``shortest`` or more:
-    a small design shows every layer.
+    The copies of a repeated layer (one spec layer with ``repeat``) are always one run, drawn as the one
+    block the user edits. Other runs of identical layers only in a large network (more than
+    :data:`WRAP_RANKS` nodes), and only runs of ``shortest`` or more: a small design shows every layer.
     """
     runs: dict[str, list[str]] = {}
-    if len(plan.nodes) <= WRAP_RANKS:
-        return runs
+    large = len(plan.nodes) > WRAP_RANKS
     current: list[Node] = []
+
+    def keep(run: list[Node]) -> bool:
+        return (large and len(run) >= shortest) or (len(run) > 1 and len({n.spec_path for n in run}) == 1)
 
     def same(a: Node, b: Node) -> bool:
         return (a.kind == b.kind and a.config == b.config and a.shape == b.shape and a.role == b.role
@@ -191,13 +194,14 @@ def collapse_runs(plan: Plan, shortest: int = 3) -> dict[str, list[str]]:
         for source in node.inputs:
             consumers[source] = consumers.get(source, 0) + 1
     for node in plan.nodes:
-        if current and same(current[-1], node) and consumers.get(current[-1].name, 0) == 1:
+        if (current and same(current[-1], node) and consumers.get(current[-1].name, 0) == 1
+                and (large or node.spec_path == current[0].spec_path)):
             current.append(node)
             continue
-        if len(current) >= shortest:
+        if keep(current):
             runs[current[0].name] = [n.name for n in current]
         current = [node] if node.kind not in ("input", "normalization") else []
-    if len(current) >= shortest:
+    if keep(current):
         runs[current[0].name] = [n.name for n in current]
     return runs
 

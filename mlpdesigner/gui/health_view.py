@@ -218,12 +218,18 @@ class HealthModel(QObject):
                                advice_for_layer(self.advice, name))
 
     def layer_for_subject(self, subject: str) -> LayerHealthView | None:
-        """The health of the layer a selection pointer names (a dense layer, or the activation layer after it)."""
+        """The health of the layer a selection pointer names (a dense layer, or the activation layer after it).
+
+        A repeated dense layer shows its worst copy, as its block on the diagram does.
+        """
+        views = []
         for meta in self.layers:
             paths = (meta.get("spec_path"), str(meta.get("activation_path", "")).rsplit("/", 1)[0])
             if subject and subject in paths:
-                return self.layer(str(meta.get("name")))
-        return None
+                view = self.layer(str(meta.get("name")))
+                if view is not None:
+                    views.append(view)
+        return min(views, key=lambda v: (not v.badge, v.ratio if v.ratio is not None else math.inf), default=None)
 
 
 def layer_signatures(plan: Plan | None) -> dict[str, Any]:

@@ -238,6 +238,9 @@ def describe_layer(layer: Any) -> str:
         text = f"{title} {layer.get('units', '?')}"
         if layer.get("activation", "linear") != "linear":
             text += f" {layer['activation']}"
+        repeat = layer.get("repeat", 1)
+        if isinstance(repeat, int) and not isinstance(repeat, bool) and repeat > 1:
+            text += f" ×{repeat}"
     elif kind == "activation":
         text = f"{title} {layer.get('activation', '?')}"
     elif kind in ("dropout", "alpha_dropout"):
@@ -449,7 +452,9 @@ def keras_layer_names(raw: Any, plan: Any = None) -> list[str]:
     layers = layer_list(raw)
     base = layers_pointer(raw)
     if plan is not None and base is not None:
-        by_path = {node.spec_path: node.name for node in plan.nodes}
+        by_path: dict[str, str] = {}
+        for node in plan.nodes:
+            by_path.setdefault(node.spec_path, node.name)  # a repeated layer is named by its first copy
         names = [by_path.get(f"{base}/{i}") for i in range(len(layers))]
         if all(names):
             return [str(n) for n in names]
