@@ -188,23 +188,33 @@ def test_keras_and_onnx_exports_keep_every_copy(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_imported_keras_model_of_a_repeated_design_builds_the_same_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("design", ["sequential", "wide_deep"])
+def test_a_repeated_design_imports_back_with_its_repeat_and_its_weights(tmp_path: Path, design: str) -> None:
+    """The importer folds identical dense layers named x, x_2, x_3 into one layer with repeat 3; the run it writes
+    holds each copy's own (trained) weights."""
     import numpy as np
 
     from mlpdesigner.compile import build_model
-    from mlpdesigner.importer import import_model
+    from mlpdesigner.importer import import_model, write_run
+    from tests._import_support import perturb
 
-    spec = _flowers(3)
-    model = build_model(spec, compile=False)
+    spec = _flowers(3) if design == "sequential" else _wide_deep(3)
+    model = build_model(spec)
+    perturb(model)
     model.save(tmp_path / "repeated.keras")
-    imported = import_model(tmp_path / "repeated.keras").spec
-    rebuilt = load_spec(imported).plan
-    assert _dense_names(rebuilt) == ["dense_1", "dense_1_2", "dense_1_3", "dense_2"]
-    assert rebuilt.total_params == load_spec(spec).plan.total_params
-    again = build_model(imported, compile=False)
-    again.set_weights(model.get_weights())
-    probe = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
-    np.testing.assert_allclose(again(probe), model(probe), rtol=1e-6)
+    imported = import_model(tmp_path / "repeated.keras")
+    def stack(of: dict) -> list[dict]:
+        return of["network"]["layers"] if design == "sequential" else of["network"]["deep"]["layers"]
+
+    layers = stack(imported.spec)
+    assert layers[0]["repeat"] == 3 and "name" not in layers[0]
+    assert len(layers) == len(stack(spec))
+    assert [n.name for n in load_spec(imported.spec).plan.nodes] == [n.name for n in load_spec(spec).plan.nodes]
+    run = write_run(imported, tmp_path / "run")
+    loaded = keras.saving.load_model(run / "model.keras")
+    for name in ("dense_1", "dense_1_2", "dense_1_3"):
+        for got, expected in zip(loaded.get_layer(name).get_weights(), model.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.slow

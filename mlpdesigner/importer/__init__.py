@@ -134,11 +134,23 @@ def _class_labels(spec: dict[str, Any], graph: Graph) -> None:
 
 
 def _plan_targets(spec: dict[str, Any]) -> dict[str, str]:
-    """Spec path -> layer name in the rebuilt model, for every node that holds weights."""
+    """Spec path -> layer name in the rebuilt model, for every node that holds weights.
+
+    The copies of a repeated layer after the first are ``<path>#2``, ``<path>#3``, ... (as the importer's origins).
+    """
     plan = analyze(spec).plan
     assert plan is not None
+    targets: dict[str, str] = {}
     # A target-scaling Rescaling shares its output's path with the output's Dense; it has no weights.
-    return {node.spec_path: node.name for node in plan.nodes if node.kind not in ("input", "rescaling")}
+    for node in plan.nodes:
+        if node.kind in ("input", "rescaling"):
+            continue
+        path, number = node.spec_path, 1
+        while path in targets:
+            number += 1
+            path = f"{node.spec_path}#{number}"
+        targets[path] = node.name
+    return targets
 
 
 def rebuild(result: ImportResult) -> tuple[Any, float]:

@@ -492,8 +492,40 @@ class _Recogniser:
             for part in ("wide", "deep"):
                 network[part]["inputs"] = [renamed.get(n, n) for n in network[part]["inputs"]]
 
+    def fold_repeats(self, spec: dict[str, Any]) -> None:
+        """Identical dense layers named ``x``, ``x_2``, ``x_3`` in a row become one layer with ``repeat``.
+
+        That is how the spec names a repeated layer's copies, so a model built from a spec with ``repeat``
+        imports as that spec; the copies' weights stay theirs (origins ``<path>#<copy>``).
+        """
+        network = spec["network"]
+        base = "/network/layers" if network["topology"] == "sequential" else "/network/deep/layers"
+        layers = network["layers"] if network["topology"] == "sequential" else network["deep"]["layers"]
+
+        def settings(layer: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in layer.items() if k not in ("name", "repeat")}
+
+        folded: list[tuple[dict[str, Any], list[GNode]]] = []
+        for index, layer in enumerate(layers):
+            node = self.origins.pop(f"{base}/{index}")
+            if folded and layer["type"] == "dense" and "name" in layer:
+                first, nodes = folded[-1]
+                count = first.get("repeat", 1)
+                if (first["type"] == "dense" and "name" in first and layer["name"] == f"{first['name']}_{count + 1}"
+                        and settings(layer) == settings(first)):
+                    first["repeat"] = count + 1
+                    nodes.append(node)
+                    continue
+            folded.append((layer, [node]))
+        layers[:] = [layer for layer, _ in folded]
+        for index, (_, nodes) in enumerate(folded):
+            self.origins[f"{base}/{index}"] = nodes[0]
+            for number, node in enumerate(nodes[1:], start=2):
+                self.origins[f"{base}/{index}#{number}"] = node
+
     def name_layers(self, spec: dict[str, Any]) -> None:
         """Keep only the layer names that the spec's automatic naming would not give anyway."""
+        self.fold_repeats(spec)
         network = spec["network"]
         layers = network["layers"] if network["topology"] == "sequential" else network["deep"]["layers"]
         if not all("name" in layer for layer in layers) or len(layers) > 300:
