@@ -108,9 +108,12 @@ def layer_names(layers: list[dict[str, Any]], taken: set[str]) -> list[str]:
     counters: dict[str, int] = {}
     names = []
     explicit: set[str] = set()
+    # Beyond the limit the plan refuses the network anyway: name the layers as if unrepeated, in bounded time.
+    expand = sum(repeat_count(layer) for layer in layers) <= MAX_EXPANDED_LAYERS
+    count = repeat_count if expand else (lambda layer: 1)
     for layer in layers:
         if layer.get("name"):
-            explicit.update(copy_names(layer["name"], repeat_count(layer)))
+            explicit.update(copy_names(layer["name"], count(layer)))
     used = set(taken) | explicit
     for layer in layers:
         if layer.get("name"):
@@ -120,7 +123,7 @@ def layer_names(layers: list[dict[str, Any]], taken: set[str]) -> list[str]:
         while True:
             counters[kind] = counters.get(kind, 0) + 1
             candidate = f"{kind}_{counters[kind]}"
-            copies = copy_names(candidate, repeat_count(layer))
+            copies = copy_names(candidate, count(layer))
             if not used.intersection(copies):
                 break
         used.update(copies)
@@ -188,12 +191,12 @@ class _Builder:
         return self.add(Node(name, "concatenate", [p.name for p in parts], {"axis": -1}, (width,), path, role=role))
 
     def layers(self, layers: list[dict[str, Any]], start: Node, base: str, role: str) -> Node:
-        names = layer_names(layers, self.taken | {i["name"] for i in self.spec["inputs"]})
         expanded = sum(repeat_count(layer) for layer in layers)
         if expanded > MAX_EXPANDED_LAYERS:
             self.error(base, f"Expected at most {MAX_EXPANDED_LAYERS:,} hidden layers with the repeats counted. "
                              f"Received: {expanded:,}; lower the repeat of the largest blocks", code="E304")
             return start
+        names = layer_names(layers, self.taken | {i["name"] for i in self.spec["inputs"]})
         prev = start
         for index, (layer, name) in enumerate(zip(layers, names)):
             path = f"{base}/{index}"
