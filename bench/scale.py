@@ -12,7 +12,12 @@ model as the runner does and fits two "epochs" of :data:`STEPS` steps on the
 repeated pipeline: the first traces the graph and fills the shuffle buffers,
 the second is timed (a fixed number of steps, not whole epochs: an epoch of
 20M rows takes too long here). Reported per run: samples/s over the
-timed steps, the preparation time, and the process's peak RSS (``VmHWM``).
+timed steps, the process CPU time per sample over them (all threads: a
+figure the other load on a shared machine disturbs less than wall time),
+the preparation time, and the process's peak RSS (``VmHWM``). Each (size,
+path) runs :data:`REPEATS` times, the streamed and in-memory runs
+alternating (the order flips each repeat); the table gives the medians
+(peak RSS: the largest).
 Goals (issue 15): peak RSS at 20M rows within 1.5x of 200k (streaming);
 streamed throughput within 20% of in-memory.
 """
@@ -21,11 +26,12 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -38,6 +44,7 @@ SHARD_ROWS = 1_000_000
 BATCH_SIZE = 32
 STEPS = 10_000
 QUICK_STEPS = 5_000
+REPEATS = 3
 FEATURES = [f"f{i}" for i in range(8)]
 
 
@@ -116,15 +123,17 @@ class Clock(keras.callbacks.Callback):
     marks = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.marks.append(time.perf_counter())
+        self.marks.append((time.perf_counter(), time.process_time()))
 
 
 # Epoch 1 traces the graph and fills the shuffle buffers; epoch 2 (the same iterator) is timed.
 model.fit(data, epochs=2, steps_per_epoch=steps, verbose=0, callbacks=[Clock()])
-seconds = Clock.marks[1] - Clock.marks[0]
+seconds = Clock.marks[1][0] - Clock.marks[0][0]
+cpu_seconds = Clock.marks[1][1] - Clock.marks[0][1]
 with open("/proc/self/status") as handle:
     peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM:"))
-print("BENCH-SCALE", json.dumps({"samples_per_s": steps * settings.batch_size / seconds,
+samples = steps * settings.batch_size
+print("BENCH-SCALE", json.dumps({"samples_per_s": samples / seconds, "cpu_us_per_sample": cpu_seconds / samples * 1e6,
       "prepare_s": prepare_seconds, "peak_rss_mib": peak / 1024, "train_rows": dataset.train.rows,
       "steps_per_execution": settings.steps_per_execution}), flush=True)
 """
@@ -146,31 +155,60 @@ def measure(mode: str, data: Path, steps: int, folder: Path) -> dict[str, Any]:
     return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit {proc.returncode}"]}
 
 
+def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of repeated runs' figures (peak RSS: the largest); the first error if any run failed."""
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        return failed[0]
+    figures = {key: statistics.median(r[key] for r in runs) for key in ("samples_per_s", "cpu_us_per_sample",
+                                                                         "prepare_s")}
+    figures["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    figures["samples_per_s_runs"] = [round(r["samples_per_s"]) for r in runs]
+    figures["train_rows"] = runs[0]["train_rows"]
+    figures["steps_per_execution"] = runs[0]["steps_per_execution"]
+    return figures
+
+
 def run(quick: bool = False) -> dict[str, Any]:
-    """Samples/s and peak RSS per size, streamed and in memory, with the ratios the issue sets goals for."""
+    """Samples/s, CPU per sample and peak RSS per size, streamed and in memory, with the ratios of the goals."""
     sizes = QUICK_SIZES if quick else SIZES
     steps = QUICK_STEPS if quick else STEPS
+    repeats = 1 if quick else REPEATS
     rows_out = []
-    result: dict[str, Any] = {"steps_timed": steps, "batch_size": BATCH_SIZE}
+    result: dict[str, Any] = {"steps_timed": steps, "batch_size": BATCH_SIZE, "repeats": repeats,
+                              "cpu_count": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="mlpdesigner-bench-scale-") as tmp:
         folder = Path(tmp)
         for rows in sizes:
             shards, archive = generate(folder, rows, npz=rows <= IN_MEMORY_MAX)
-            streamed = measure("stream", shards, steps, folder)
-            memory = measure("memory", archive, steps, folder) if archive else {"error": "not run (does not fit)"}
+            sources = {"stream": shards, "in memory": archive}
+            runs: dict[str, list[dict[str, Any]]] = {label: [] for label, source in sources.items() if source}
+            for repeat in range(repeats):
+                order = list(runs) if repeat % 2 == 0 else list(reversed(runs))
+                for label in order:
+                    mode = "stream" if label == "stream" else "memory"
+                    runs[label].append(measure(mode, cast(Path, sources[label]), steps, folder))
             row = {"rows": f"{rows:,}"}
-            for label, figures in (("stream", streamed), ("in memory", memory)):
+            medians = {label: _median_of(r) for label, r in runs.items()}
+            medians.setdefault("in memory", {"error": "not run (does not fit)"})
+            for label in ("stream", "in memory"):
+                figures = medians[label]
+                key = label.replace(" ", "_")
                 if "error" in figures:
-                    row[f"{label} samples/s"] = row[f"{label} peak RSS MiB"] = "-"
-                    row[f"{label} prepare s"] = "-"
-                    result[f"{label.replace(' ', '_')}_{rows}_error"] = str(figures["error"])
+                    for column in ("samples/s", "CPU µs/sample", "peak RSS MiB", "prepare s"):
+                        row[f"{label} {column}"] = "-"
+                    result[f"{key}_{rows}_error"] = str(figures["error"])
                     continue
                 row[f"{label} samples/s"] = f"{figures['samples_per_s']:,.0f}"
+                row[f"{label} CPU µs/sample"] = f"{figures['cpu_us_per_sample']:.1f}"
                 row[f"{label} peak RSS MiB"] = f"{figures['peak_rss_mib']:,.0f}"
                 row[f"{label} prepare s"] = f"{figures['prepare_s']:.1f}"
-                result[f"{label.replace(' ', '_')}_{rows}"] = figures
+                result[f"{key}_{rows}"] = figures
+            streamed, memory = medians["stream"], medians["in memory"]
             if "error" not in streamed and "error" not in memory:
                 row["throughput ratio stream/in-memory"] = f"{streamed['samples_per_s'] / memory['samples_per_s']:.2f}"
+            else:
+                row["throughput ratio stream/in-memory"] = "-"
             rows_out.append(row)
             for path in (*shards.iterdir(), archive):
                 if path is not None:
@@ -180,8 +218,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         result[f"peak_rss_ratio_{sizes[-1]}_vs_{sizes[0]}"] = round(
             result[large]["peak_rss_mib"] / result[small]["peak_rss_mib"], 2)
     key = "throughput ratio stream/in-memory"
-    ratios = [float(r[key]) for r in rows_out if key in r]
+    ratios = [float(r[key]) for r in rows_out if r.get(key, "-") != "-"]
     if ratios:
         result["throughput_ratio_stream_vs_memory_min"] = min(ratios)
-    result["tables"] = {f"8-30-30-1, {steps} steps of batch {BATCH_SIZE} timed per run (fresh process each)": rows_out}
+    caption = (f"8-30-30-1, {steps} steps of batch {BATCH_SIZE} timed per run, fresh process each, median of "
+               f"{repeats} alternating runs, {os.cpu_count()} CPUs")
+    result["tables"] = {caption: rows_out}
     return result
