@@ -184,6 +184,88 @@ def test_sigterm_keeps_finished_trials_and_resume_completes(tmp_path: Path) -> N
     load_spec(out / tables.BEST_SPEC)
 
 
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
+@pytest.mark.parametrize("presses", [1, 2], ids=["once", "twice"])
+def test_ctrl_c_in_a_terminal_keeps_finished_trials_and_resume_completes(tmp_path: Path, presses: int) -> None:
+    """Ctrl+C as a terminal sends it: SIGINT to the whole foreground process group, Ray's processes included.
+
+    The search leads its own process group (as a shell's job does), and the signal goes to the group, so
+    Ray's GCS, raylet and agents started by the command receive it as well as the command itself. Once: a
+    stop on request, exit code 0 (the README's exit codes), the running trial saved. Twice: stopped at once,
+    exit code 130 (interrupted), the running trial not saved, but the tables, search.json and the hint to
+    resume still written. Either way the finished trials are kept, no process of the search is left running,
+    and ``--resume`` completes the search.
+    """
+    spec_path = _search_spec(tmp_path)
+    out = tmp_path / "search"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(_command(spec_path, out), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    group = child.pid  # start_new_session: the child leads a new session and process group
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and child.poll() is None:
+            if any(t["status"] != tables.RUNNING for t in tables.read_trials(out)):
+                break
+            time.sleep(0.5)
+        assert child.poll() is None, "the search ended before it could be stopped"
+        os.killpg(group, signal.SIGINT)
+        if presses == 2:
+            time.sleep(0.3)  # well before the graceful stop ends (it saves the running trial, then stops Ray)
+            os.killpg(group, signal.SIGINT)
+        _, err = child.communicate(timeout=240)
+    finally:
+        if child.poll() is None:
+            os.killpg(group, signal.SIGKILL)
+            child.wait()
+    assert child.returncode == (0 if presses == 1 else 130), err
+    assert "--resume" in err and "Traceback" not in err, err
+    stopped = tables.read_trials(out)
+    assert (out / tables.TRIALS_CSV).is_file() and (out / tables.TRIALS_JSON).is_file()
+    assert (out / tables.BEST_SPEC).is_file()
+    finished = {t["trial"]: t for t in stopped if t["status"] in (tables.COMPLETED, tables.EARLY_STOPPED)}
+    assert finished and len(finished) < 3
+    assert {t["status"] for t in stopped} <= {tables.COMPLETED, tables.EARLY_STOPPED, tables.INTERRUPTED}
+    assert json.loads((out / tables.SEARCH_JSON).read_text("utf-8"))["status"] == "interrupted"
+    for trial in finished.values():
+        assert _run_json(trial["run_dir"])["status"] in ("completed", "stopped")
+    deadline = time.monotonic() + 30
+    while _group_alive(group) and time.monotonic() < deadline:  # Ray's processes wind down after the command
+        time.sleep(0.5)
+    assert not _group_alive(group), "processes of the search were left running"
+
+    resumed = subprocess.run(_command(spec_path, out, "--resume"), env=env, cwd=tmp_path, capture_output=True,
+                             text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Traceback" not in resumed.stderr and "Failed to fetch metrics" not in resumed.stderr, resumed.stderr
+    trials = tables.read_trials(out)
+    assert len(trials) == 3
+    assert {t["status"] for t in trials} <= {tables.COMPLETED, tables.EARLY_STOPPED}
+    for trial in trials:
+        if trial["trial"] in finished:
+            before = finished[trial["trial"]]
+            assert (trial["run_dir"], trial["best_val_loss"]) == (before["run_dir"], before["best_val_loss"])
+    assert json.loads((out / tables.SEARCH_JSON).read_text("utf-8"))["status"] == "completed"
+    load_spec(out / tables.BEST_SPEC)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether any process of the process group still runs (zombies aside)."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":
+                return True
+    return False
+
+
 @pytest.mark.parametrize("module", ["ray", "optuna"])
 def test_without_ray_search_says_how_to_install(tmp_path: Path, module: str) -> None:
     poison = tmp_path / "poison"

@@ -195,10 +195,16 @@ class _TrialRecorder:
         self.echo(f"trial {trial.trial_id}: failed: {record['error']}")
         self.save()
 
-    def finish(self, interrupted: bool) -> list[dict[str, Any]]:
+    def finish(self, interrupted: bool, *, at_once: bool = False) -> list[dict[str, Any]]:
+        """Mark the trials still running interrupted and save the tables.
+
+        ``at_once`` (the search was stopped without letting trials save): a trial Tune had already ended
+        whose run folder was still being written (ASHA stopped it just before) is interrupted too.
+        """
         for record in self.records.values():
             record.pop("finished", None)
-            if record["status"] == tables.RUNNING:
+            if record["status"] == tables.RUNNING or (at_once and record["status"] == tables.EARLY_STOPPED
+                                                      and not _run_written(record.get("run_dir"))):
                 record["status"] = tables.INTERRUPTED
         return self.save()
 
@@ -206,6 +212,20 @@ class _TrialRecorder:
         rows = [{k: v for k, v in r.items() if k != "finished"} for r in self.records.values()]
         tables.write_tables(self.folder, self.fields, rows)
         return rows
+
+
+def _run_written(run_dir: str | None) -> bool:
+    """False when the trial's run folder is here and its run.json says it did not end (True when unknown:
+    the folder is on another node)."""
+    from ..runfolder import INFO_FILE
+
+    if not run_dir:
+        return True
+    try:
+        record = json.loads((Path(run_dir) / INFO_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return not Path(run_dir).is_dir()
+    return record.get("status") in ("completed", "stopped")
 
 
 def _error_text(trial: Any) -> str:
@@ -340,27 +360,39 @@ def run_search(
         cpus_for(threads),
     )
     seed = int((spec.filled or {})["training"]["seed"])
-    interrupted = False
     started = time.monotonic()
-    with _ray_session(address, parallel, threads), stop_signals.installed():
-        run_config = tune.RunConfig(name=TUNE_DIR, storage_path=str(folder), verbose=0, log_to_file=True,
-                                    callbacks=[RecorderHook(str(folder))])
-        if resume and tune.Tuner.can_restore(str(folder / TUNE_DIR)):
-            tuner = tune.Tuner.restore(str(folder / TUNE_DIR), trainable=trainable, resume_unfinished=True,
-                                       restart_errored=False)
-        else:
-            tuner = tune.Tuner(trainable, param_space=_param_space(found, algorithm), run_config=run_config,
-                               tune_config=_tune_config(algorithm, trials, parallel, time_budget, epochs, seed))
-        echo(f"search: {trials if algorithm != 'grid' else 'a grid of'} trials over {', '.join(fields)} "
-             f"({parallel} at a time) in {folder}")
-        tune_log = logging.getLogger("ray.tune")
-        level = tune_log.level
-        tune_log.setLevel(logging.ERROR)  # Tune's own "resume with Tuner.restore(...)": this command says --resume
-        try:
-            tuner.fit()
-        finally:
-            tune_log.setLevel(level)
-            RECORDERS.pop(str(folder), None)
+    try:
+        with _ray_session(address, parallel, threads), stop_signals.installed():
+            tune_log = logging.getLogger("ray.tune")
+            level = tune_log.level
+            # Tune's "resume with Tuner.restore(...)" (this command says --resume) and, on --resume, its warning
+            # about the trials a stop interrupted before their first result.
+            tune_log.setLevel(logging.ERROR)
+            try:
+                run_config = tune.RunConfig(name=TUNE_DIR, storage_path=str(folder), verbose=0, log_to_file=True,
+                                            callbacks=[RecorderHook(str(folder))])
+                if resume and tune.Tuner.can_restore(str(folder / TUNE_DIR)):
+                    tuner = tune.Tuner.restore(str(folder / TUNE_DIR), trainable=trainable, resume_unfinished=True,
+                                               restart_errored=False)
+                else:
+                    tuner = tune.Tuner(trainable, param_space=_param_space(found, algorithm), run_config=run_config,
+                                       tune_config=_tune_config(algorithm, trials, parallel, time_budget, epochs, seed))
+                echo(f"search: {trials if algorithm != 'grid' else 'a grid of'} trials over {', '.join(fields)} "
+                     f"({parallel} at a time) in {folder}")
+                tuner.fit()
+            finally:
+                tune_log.setLevel(level)
+    except KeyboardInterrupt:  # a second Ctrl+C (or SIGTERM): stopped at once, but the record still says so
+        rows = recorder.finish(True, at_once=True)
+        best = tables.write_best(folder, spec.raw, rows, spec.base_dir) if tables.ranked(rows) else None
+        atomic_write_text(folder / tables.SEARCH_JSON, json.dumps(
+            {**settings, "status": "interrupted", "seconds": round(time.monotonic() - started, 2),
+             "best_trial": best["trial"] if best else None}, indent=2) + "\n")
+        echo(f"search: stopped at once; the running trials were ended without saving. Continue with "
+             f"mlpdesigner search {spec_path} --out {folder} --resume")
+        raise
+    finally:
+        RECORDERS.pop(str(folder), None)
     interrupted = stop_signals.received is not None
     rows = recorder.finish(interrupted)
     best = None

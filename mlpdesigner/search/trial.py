@@ -119,6 +119,11 @@ class SearchTrial(tune.Trainable):
                     self.proceed.release()
                     continue  # a NaN loss: the run fails next, and that is what the trial reports
                 self.last = {**metrics, "epoch": int(payload["epoch"])}
+                if self.last["epoch"] >= self.epochs:
+                    # The last epoch is reported with the run's end, once its folder is written: a trial Tune
+                    # calls complete is a complete run folder even if the search is then stopped at once.
+                    self.proceed.release()
+                    continue
                 return {**self.last, "node_id": self.node_id, "run_dir": str(self.run_dir),
                         "finished": self.last["epoch"] >= self.epochs}
             if kind == "error":
