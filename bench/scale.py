@@ -176,7 +176,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     repeats = 1 if quick else REPEATS
     rows_out = []
     result: dict[str, Any] = {"steps_timed": steps, "batch_size": BATCH_SIZE, "repeats": repeats,
-                              "cpu_count": os.cpu_count()}
+                              "cpu_count": os.cpu_count(), "load_average_1min_before": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory(prefix="mlpdesigner-bench-scale-") as tmp:
         folder = Path(tmp)
         for rows in sizes:

@@ -1,12 +1,18 @@
 """Search throughput: trials per minute of ``mlpdesigner search``, one trial at a time vs two side by side.
 
 Each measurement is the real command in a fresh process (local Ray started
-in-process, ``--threads 1`` per trial) on the bundled flowers data (600 rows,
-3 epochs per trial, the learning rate and the first layer's width searched,
-Optuna TPE with ASHA). The figure is trials finished per minute of the
-command's wall time, Ray's start and the trial workers' TensorFlow import
-included, because that is what a user waits for. On a machine with fewer
-free cores than ``--parallel`` the ratio shows it.
+in-process) on the bundled flowers data (600 rows, 3 epochs per trial, the
+learning rate and the first layer's width searched, Optuna TPE with ASHA):
+``--parallel 1`` and ``--parallel 2`` with ``--threads 1`` per trial, and
+``--parallel 1 --threads 2`` (one trial at a time with both of two cores).
+The figure is trials finished per minute of the command's wall time, Ray's
+start and the trial workers' TensorFlow import included, because that is
+what a user waits for. Beside it, what the trials themselves took (each
+trial run folder's ``total_seconds``: data, graph tracing, training,
+evaluation and saving) and the rest of the wall time per trial slot (Ray's
+start and shutdown, worker start-up and TensorFlow import, Tune's
+bookkeeping), which shows what limits the parallel speed-up. On a machine
+with fewer free cores than ``--parallel`` the ratio shows that too.
 """
 
 from __future__ import annotations
@@ -39,31 +45,55 @@ def _spec(folder: Path) -> Path:
     return path
 
 
-def _measure(spec: Path, out: Path, trials: int, parallel: int) -> dict[str, Any]:
+def _trial_seconds(out: Path) -> list[float]:
+    """Each finished trial's ``total_seconds`` from its run folder."""
+    seconds = []
+    from mlpdesigner.search import tables
+
+    for trial in tables.read_trials(out):
+        run_json = Path(trial.get("run_dir") or "") / "run.json"
+        if run_json.is_file():
+            total = json.loads(run_json.read_text("utf-8")).get("timings", {}).get("total_seconds")
+            if total is not None:
+                seconds.append(float(total))
+    return seconds
+
+
+def _measure(spec: Path, out: Path, trials: int, parallel: int, threads: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     command = [sys.executable, "-m", "mlpdesigner", "search", str(spec), "--trials", str(trials),
-               "--parallel", str(parallel), "--out", str(out), "--json"]
+               "--parallel", str(parallel), "--threads", str(threads), "--out", str(out), "--json"]
     started = time.perf_counter()
     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"search --parallel {parallel} exited {proc.returncode}: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"search --parallel {parallel} --threads {threads} exited {proc.returncode}: "
+                           f"{proc.stderr[-2000:]}")
     report = json.loads(proc.stdout)
     done = sum(report["counts"].values())
-    return {"parallel": parallel, "trials": done, "seconds": round(seconds, 1),
-            "trials/minute": round(done / seconds * 60, 2), "statuses": report["counts"]}
+    in_trials = _trial_seconds(out)
+    mean_trial = sum(in_trials) / len(in_trials) if in_trials else float("nan")
+    outside = seconds - sum(in_trials) / parallel
+    return {"parallel": parallel, "threads per trial": threads, "trials": done, "seconds": round(seconds, 1),
+            "trials/minute": round(done / seconds * 60, 2), "mean trial s": round(mean_trial, 1),
+            "wall outside trials s": round(outside, 1), "statuses": report["counts"]}
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    """Trials per minute with --parallel 1 and --parallel 2 (the same search, side by side)."""
+    """Trials per minute: --parallel 1 and 2 with one thread per trial, and one trial with two threads."""
     trials = 4 if quick else 8
+    load_before = round(os.getloadavg()[0], 2)  # other work on the machine competes for its cores
     with tempfile.TemporaryDirectory(prefix="mlpdesigner-bench-search-") as tmp:
         folder = Path(tmp)
         spec = _spec(folder)
-        rows = [_measure(spec, folder / f"p{parallel}", trials, parallel) for parallel in (1, 2)]
-    one, two = rows
+        rows = [_measure(spec, folder / f"p{parallel}t{threads}", trials, parallel, threads)
+                for parallel, threads in ((1, 1), (2, 1), (1, 2))]
+    one, two, wide = rows
+    cpus = os.cpu_count()
     return {
-        "tables": {"Trials per minute (Ray start and worker TensorFlow import included)": rows},
-        "cpu_count": os.cpu_count(),
+        "tables": {f"Trials per minute on {cpus} CPUs (Ray start and worker TensorFlow import included)": rows},
+        "cpu_count": cpus,
+        "load_average_1min_before": load_before,
         "parallel2_vs_parallel1_ratio": round(two["trials/minute"] / one["trials/minute"], 2),
+        "parallel1_threads2_vs_parallel1_ratio": round(wide["trials/minute"] / one["trials/minute"], 2),
     }
