@@ -329,3 +329,15 @@ def test_multilabel_accuracy_counts_each_label(
     truth = pd.read_csv(workdir / "data.csv")[["l1", "l2", "l3"]].to_numpy()
     assert report["rows"] == 160
     assert report["metrics"]["tags_accuracy"] == pytest.approx((predicted == truth).mean(), abs=1e-6)
+
+
+def test_run_json_records_the_xla_setting_keras_really_used(workdir: Path) -> None:
+    """Keras compiles without XLA on the CPU (op determinism is on) although asked for it: run.json says so."""
+    folder = workdir / "jit"
+    folder.mkdir()
+    spec = save_spec(folder, spec_dict(workdir / "data.csv", *REGRESSION, epochs=1, jit_compile=True, device="cpu"))
+    result = train(spec, out=folder / "run")
+    assert result.status == "completed", result.reason
+    run = json.loads((folder / "run" / "run.json").read_text())
+    assert run["training"]["jit_compile"] is False
+    assert any("jit_compile is true, but Keras compiles this model without XLA" in w for w in run["warnings"])

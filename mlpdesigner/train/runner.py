@@ -290,6 +290,23 @@ def build_for_training(spec: Spec, dataset: Dataset, settings: Settings) -> Any:
     )
 
 
+def record_jit_used(model: Any, settings: Settings, requested: bool | str) -> None:
+    """``settings.jit_compile`` becomes what Keras really compiled with; a refused explicit request is a warning.
+
+    Keras turns XLA off, with only a Python warning, for models that contain a
+    layer without XLA support (the inputs' Normalization layer) and whenever
+    TensorFlow's op determinism is on (which the CPU set-up enables); ``run.json``
+    and the ``start`` event must say what was used, not what was asked for.
+    """
+    used = bool(getattr(model, "jit_compile", settings.jit_compile))
+    if settings.jit_compile and not used and requested is True:
+        why = "deterministic ops on the CPU" if settings.device == "cpu" else "a layer without XLA support"
+        settings.warnings.append(
+            f"training.jit_compile is true, but Keras compiles this model without XLA ({why}); training without it"
+        )
+    settings.jit_compile = used
+
+
 def fit_model(
     model: Any,
     dataset: Dataset,
@@ -507,6 +524,8 @@ def prepare(
             if not is_out_of_memory(exc):
                 raise
             failure = out_of_memory_message(exc, plan, settings.batch_size, "building the model")
+        else:
+            record_jit_used(model, settings, filled["training"]["jit_compile"])
     weights = class_weights(spec, dataset, settings)
     callbacks = make_callbacks(spec, dataset, settings)
     return Prepared(spec, filled, plan, dataset, settings, model, failure, weights, callbacks, started_wall, t0,
