@@ -14,7 +14,8 @@ Protocol (one line each, UTF-8 JSON):
 
 From then on the process is that command: the same stdout (the jsonl events),
 stderr, signal handling (SIGTERM stops a run after its batch) and exit code as
-``python -m mlpdesigner ARGV`` in ``cwd``. End of input before a job ends the
+``python -m mlpdesigner ARGV`` in ``cwd``, including its fast exit once the job is
+done (:func:`mlpdesigner.cli.exit_now`). End of input before a job ends the
 worker quietly (the designer closed, or died).
 """
 
@@ -83,7 +84,8 @@ def main() -> int:
     from .cli import main as cli_main
 
     sys.argv = ["mlpdesigner", *argv]
-    return cli_main(argv)
+    # As the console script does: once the job's files are written, end without tearing TensorFlow down (1.2 s).
+    return cli_main(argv, exit_fast=True)
 
 
 if __name__ == "__main__":  # python -m mlpdesigner.worker
