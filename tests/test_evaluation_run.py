@@ -14,7 +14,7 @@ import pytest
 
 from mlpdesigner.cli import main
 from mlpdesigner.errors import UserError
-from mlpdesigner.evaluation import read_evaluation
+from mlpdesigner.evaluation import evaluation_with_figures, read_evaluation
 from mlpdesigner.report import build_report
 from mlpdesigner.runfolder import EVALUATION_FILE, EVALUATION_FOLDER
 from mlpdesigner.train.runner import train
@@ -38,9 +38,22 @@ def multitask_run(workdir: Path) -> Path:
     return result.run_dir
 
 
-def test_a_run_ends_with_its_evaluation_views(multitask_run: Path) -> None:
+def test_a_run_ends_with_its_evaluation_views(multitask_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data is written by the run; the pictures when first shown, then kept in the run folder.
+
+    Issue 18 changed this: the run no longer draws the pictures (matplotlib cost the train command ~0.7 s);
+    :func:`evaluation_with_figures` (the designer's Evaluation view, the report) draws and stores them.
+    """
     views = read_evaluation(multitask_run)
     assert views is not None and views["split"] == "test" and views["figures_error"] is None
+    assert views["figures"] == {} and not (multitask_run / EVALUATION_FOLDER).exists()
+    views = evaluation_with_figures(multitask_run)
+    assert views is not None and views["figures_error"] is None
+    assert read_evaluation(multitask_run) == views  # stored: the next reader does not draw again
+    import mlpdesigner.evaluation.figures as figures
+
+    monkeypatch.setattr(figures, "draw_all", None)  # drawing again would fail
+    assert evaluation_with_figures(multitask_run) == views
     metrics = json.loads((multitask_run / "metrics.json").read_text())["test"]
     outputs = views["outputs"]
     test_rows = json.loads((multitask_run / "run.json").read_text())["data"]["splits"]["test"]
@@ -75,6 +88,7 @@ def test_evaluate_views_rewrites_them(multitask_run: Path, workdir: Path, capsys
 
 
 def test_a_failure_to_draw_does_not_fail_the_run(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drawing fails when the pictures are first shown (issue 18: no longer during the run): said, data kept."""
     import mlpdesigner.evaluation.figures as figures
 
     def broken(views: object, run_dir: object) -> None:
@@ -86,9 +100,10 @@ def test_a_failure_to_draw_does_not_fail_the_run(workdir: Path, monkeypatch: pyt
     spec = save_spec(folder, spec_dict(workdir / "data.csv", *ALL_TASKS, epochs=1))
     result = train(spec, out=workdir / "broken-run")
     assert result.status == "completed" and result.exit_code == 0
-    views = read_evaluation(result.run_dir)
+    views = evaluation_with_figures(result.run_dir)
     assert views is not None and views["figures_error"] == "OSError: no room for pictures"
     assert views["outputs"]["kind"]["confusion"]["counts"]
+    assert read_evaluation(result.run_dir) == views  # recorded: not tried on every look
 
 
 # --------------------------------------------------------------------------- report
@@ -206,3 +221,19 @@ def test_report_of_a_run_without_views_or_health(multitask_run: Path, workdir: P
     (run / "run.json").write_text("[]")
     with pytest.raises(UserError, match="run.json: Expected a JSON object"):
         build_report(run)
+
+
+def test_report_draws_the_pictures_a_run_has_not_drawn_yet(multitask_run: Path, workdir: Path) -> None:
+    """A finished run holds the views' data only (issue 18); its report still shows every output's picture."""
+    run = workdir / "undrawn"
+    shutil.copytree(multitask_run, run)
+    shutil.rmtree(run / EVALUATION_FOLDER, ignore_errors=True)
+    views = read_evaluation(run)
+    assert views is not None
+    views["figures"] = {}
+    (run / EVALUATION_FILE).write_text(json.dumps(views))
+    images = check_self_contained(parse_page(build_report(run)))
+    assert len(images) == 2 + 4  # the diagram, the training curves, one figure per output
+    stored = read_evaluation(run)
+    assert stored is not None and set(stored["figures"]) == {"value", "answer", "kind", "tags"}
+    assert all((run / files["svg"]).is_file() for files in stored["figures"].values())

@@ -132,3 +132,25 @@ def test_a_run_without_views_says_how_to_get_them(qtbot, tmp_path: Path) -> None
     assert "ROC AUC 0.75" in column.summary.text() and column.picture is None
     assert column.table is not None and column.table.item(0, 0).text() == "<b>no</b>"
     assert column.title.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_the_view_draws_the_pictures_of_a_run_that_has_none_yet(qtbot, tmp_path: Path) -> None:
+    """Runs store the views' data only (issue 18); showing one draws its picture and keeps it in the run folder."""
+    import numpy as np
+
+    from mlpdesigner.evaluation import evaluate_outputs, write_evaluation
+    from mlpdesigner.gui.evaluation_view import EvaluationView
+
+    truth = np.arange(40) % 2
+    views = evaluate_outputs([{"name": "y", "task": "binary"}], {"y": truth}, {"y": truth * 0.6 + 0.2})
+    write_evaluation(tmp_path, views, split="test", rows=40, draw=False)
+    assert not (tmp_path / "evaluation").exists()
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    view.show_runs([("new", tmp_path)])
+    [column] = view.columns
+    qtbot.waitUntil(lambda: column.picture is not None and column.picture.drawn_rect().width() > 100)
+    stored = json.loads((tmp_path / "evaluation.json").read_text())
+    assert (tmp_path / stored["figures"]["y"]["png"]).read_bytes().startswith(b"\x89PNG")

@@ -5,6 +5,13 @@ there is no test split) from the trained model's predictions, and again by
 ``mlpdesigner evaluate RUN_DIR --views``. Each fold of a cross-validation is an
 ordinary run folder, so each gets its own evaluation of its test fold.
 
+The data is written at the end of the run; the pictures are drawn from it the
+first time something shows them (:func:`evaluation_with_figures`: the
+designer's Evaluation view, ``mlpdesigner report``) and then stored in the run
+folder like the rest, or at once by ``evaluate --views``. Importing matplotlib
+and drawing cost a train command about as much as a third of its epochs on the
+housing starter (issue 18), for pictures most runs never show.
+
 No Qt and no TensorFlow here: :func:`evaluate_outputs` takes predictions
 (from Keras, or from any other runtime), :func:`write_evaluation` stores them,
 and the pictures (in the run's ``evaluation/`` folder) are drawn by :mod:`mlpdesigner.evaluation.figures`
@@ -15,7 +22,7 @@ and says why in ``figures_error``; it never fails the run.
 
     {"format": 1, "split": "test", "rows": N,
      "outputs": {name: {"task": ..., ...}},           # see mlpdesigner.evaluation.metrics
-     "figures": {name: {"png": "evaluation/<name>.png", "svg": "evaluation/<name>.svg"}},
+     "figures": {name: {"png": "evaluation/<name>.png", "svg": "evaluation/<name>.svg"}},  # {} until drawn
      "figures_error": null}
 """
 
@@ -101,7 +108,9 @@ def predict_outputs(model: Any, x: dict[str, np.ndarray], names: list[str], batc
 
 
 def record_run(run_dir: Path, model: Any, dataset: Any, filled: dict[str, Any], seed: int = 0) -> str | None:
-    """At the end of a run: evaluate the model on the test split (else validation) and write the views.
+    """At the end of a run: evaluate the model on the test split (else validation) and write the views' data.
+
+    The pictures are drawn when first shown (:func:`evaluation_with_figures`).
 
     Never raises: returns None when written, else why not (also left in
     ``evaluation.json`` where the folder can still be written).
@@ -114,7 +123,7 @@ def record_run(run_dir: Path, model: Any, dataset: Any, filled: dict[str, Any], 
         names = [out["name"] for out in filled["outputs"]]
         predictions = predict_outputs(model, split.x, names)
         views = evaluate_outputs(filled["outputs"], split.y, predictions, dataset.classes, seed=seed)
-        write_evaluation(run_dir, views, split=split_name, rows=split.rows)
+        write_evaluation(run_dir, views, split=split_name, rows=split.rows, draw=False)
     except Exception as exc:  # noqa: BLE001 - the run's model and metrics are saved; the views are extra
         reason = f"evaluation views failed: {type(exc).__name__}: {exc}"
         with contextlib.suppress(Exception):
@@ -135,3 +144,42 @@ def read_evaluation(run_dir: str | Path) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("outputs", {}), dict):
         return None
     return data
+
+
+def missing_figures(run_dir: str | Path, record: dict[str, Any]) -> bool:
+    """Whether some output of ``record`` has no picture on disk while none failed to draw (then drawing is due)."""
+    if record.get("error") or record.get("figures_error") or not record.get("outputs"):
+        return False
+    figures = record.get("figures")
+    figures = figures if isinstance(figures, dict) else {}
+    for name in record["outputs"]:
+        files = figures.get(name)
+        if not isinstance(files, dict) or not all(
+            isinstance(files.get(kind), str) and (Path(run_dir) / files[kind]).is_file() for kind in ("png", "svg")
+        ):
+            return True
+    return False
+
+
+def evaluation_with_figures(run_dir: str | Path) -> dict[str, Any] | None:
+    """``evaluation.json`` of a run folder with its pictures, drawn (and stored there) now if they are missing.
+
+    What readers that show pictures call (the designer's Evaluation view, the
+    report). A picture that cannot be drawn, or a folder that cannot take
+    them, is said in ``figures_error`` of the returned record (and of the file,
+    where it can be written); the data is returned either way. None when there
+    is no readable ``evaluation.json``.
+    """
+    record = read_evaluation(run_dir)
+    if record is None or not missing_figures(run_dir, record):
+        return record
+    run_dir = Path(run_dir)
+    try:
+        from .figures import draw_all
+
+        record["figures"] = draw_all(record["outputs"], run_dir)
+    except Exception as exc:  # noqa: BLE001 - pictures are a view; the data stays and says why
+        record["figures"], record["figures_error"] = {}, f"{type(exc).__name__}: {exc}"
+    with contextlib.suppress(OSError):  # a read-only folder: shown now, drawn again next time
+        runfolder.write_json(run_dir / EVALUATION_FILE, record)
+    return record

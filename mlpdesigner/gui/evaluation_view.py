@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..evaluation import read_evaluation
+from ..evaluation import evaluation_with_figures
 from ..runfolder import RunRecord, format_number
 
 #: Rows of a per-class table shown before it scrolls.
@@ -230,7 +230,8 @@ class EvaluationView(QWidget):
 
     def show_runs(self, runs: list[tuple[str, Path]]) -> None:
         """Show these runs (title, run folder), at most two, side by side."""
-        self.runs = [(title, Path(path), read_evaluation(path)) for title, path in runs[:2]]
+        # The pictures of a run are drawn the first time it is shown (matplotlib, well under a second).
+        self.runs = [(title, Path(path), evaluation_with_figures(path)) for title, path in runs[:2]]
         names: list[str] = []
         for _title, _path, evaluation in self.runs:
             names += [n for n in ((evaluation or {}).get("outputs") or {}) if n not in names]

@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import __version__, runfolder
 from ..errors import UserError
-from ..evaluation import read_evaluation
+from ..evaluation import evaluation_with_figures
 from ..runfolder import RunFolderError
 
 #: The optional file another part of the runner may write (layer health during training).
@@ -142,7 +142,7 @@ def _recorded_health(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _evaluation(run: Path) -> dict[str, Any] | None:
-    views = read_evaluation(run)
+    views = evaluation_with_figures(run)
     if views is None:
         return None
     figures = _mapping(views.get("figures"))
