@@ -12,6 +12,13 @@ and Keras with descriptor 2 sent to a temporary file, and then writes back
 every captured line except C++ log lines below the chosen level. Anything else
 printed during the import (a Python warning, an import error's message) still
 reaches stderr. ``TF_CPP_MIN_LOG_LEVEL=0`` shows everything TensorFlow logs.
+
+Keras, when imported, also imports scikit-learn (for its estimator wrappers),
+matplotlib (``keras.visualization``) and IPython (its file editor) if they are
+installed: about a second of a train command's start on this project's machine
+(issue 18), for features MLP Designer never uses. :func:`quiet` hides those
+packages while Keras loads (Keras treats them as not installed) and gives them
+back right after, so anything else in the process can still import them.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ _PYTHON_LINE = re.compile(
 )
 
 _SEVERITY = "IWEF"
+
+#: Optional packages Keras imports at start-up for features this tool does not use (see the module docstring).
+KERAS_EXTRAS_NOT_USED = ("sklearn", "matplotlib", "IPython")
 
 _imported = False
 
@@ -103,6 +113,20 @@ def filtered_stderr(level: int) -> Iterator[None]:
         capture.close()
 
 
+@contextlib.contextmanager
+def _hidden(packages: tuple[str, ...]) -> Iterator[None]:
+    """Within the block, importing one of ``packages`` (not imported yet) fails as if it were not installed."""
+    hidden = [name for name in packages if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not importable" marker
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, "") is None:
+                del sys.modules[name]
+
+
 def _quiet_python_loggers() -> None:
     """TensorFlow's and absl's Python loggers: errors only, unless someone configured them already."""
     for name in ("tensorflow", "absl"):
@@ -119,7 +143,7 @@ def quiet() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", DEFAULT_LOG_LEVEL)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if "tensorflow" not in sys.modules or "keras" not in sys.modules:
-        with filtered_stderr(log_level()):
+        with filtered_stderr(log_level()), _hidden(KERAS_EXTRAS_NOT_USED):
             import keras  # noqa: F401
             import tensorflow  # noqa: F401
     _quiet_python_loggers()

@@ -82,3 +82,21 @@ def test_training_and_exporting_print_nothing_on_stderr(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", f"mlpdesigner {args[0]} printed on stderr:\n{result.stderr}"
         assert result.stdout.strip()
+
+
+def test_keras_loads_without_the_extras_it_would_import_and_they_stay_importable() -> None:
+    """scikit-learn, matplotlib and IPython cost a train command about a second of Keras' import (issue 18)."""
+    code = (
+        "import sys\n"
+        "from mlpdesigner import tfenv\n"
+        "tfenv.quiet()\n"
+        "import keras\n"
+        "print(sorted(n for n in ('sklearn', 'matplotlib', 'IPython') if n in sys.modules))\n"
+        "layer = keras.layers.Dense(2)\n"
+        "print(float(keras.ops.sum(layer(keras.ops.ones((1, 3))) * 0)))\n"
+        "import matplotlib, sklearn\n"
+        "print('importable')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "0.0", "importable"]
