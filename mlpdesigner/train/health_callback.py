@@ -88,7 +88,9 @@ class LayerHealth(keras.callbacks.Callback):
                 return tf.constant(0.0)
             return tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(tf.cast(t, tf.float32))) for t in tensors]))
 
-        @tf.function(reduce_retracing=True)
+        # No autograph: the loops and branches here are over Python lists and flags, and Keras marks its own
+        # steps do_not_convert; converting the probe's layers cost the first record about a second (issue 18).
+        @tf.function(reduce_retracing=True, autograph=False)
         def measure(x: Any, y: Any) -> dict[str, Any]:
             flat = [v for group in variables for v in group]
             with tf.GradientTape() as tape:
