@@ -60,9 +60,9 @@ PARTIAL_MODEL_FILE = ".model.partial.keras"
 EVALUATION_FILE = "evaluation.json"
 EVALUATION_FOLDER = "evaluation"
 
-#: Files of a finished run folder.
+#: Files of a finished run folder (the pictures' ``evaluation/`` folder comes when the views are first shown).
 RUN_FILES = (SPEC_FILE, MODEL_FILE, ONNX_FILE, HISTORY_FILE, METRICS_FILE, INFO_FILE, SAMPLES_FILE, SPLIT_ROWS_FILE,
-             EVALUATION_FILE, EVALUATION_FOLDER, HEALTH_FILE)
+             EVALUATION_FILE, HEALTH_FILE)
 
 #: Metric splits of ``metrics.json``.
 SPLITS = ("train", "validation", "test")

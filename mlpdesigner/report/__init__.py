@@ -216,7 +216,7 @@ def write_report(run_dir: str | os.PathLike[str], output: str | os.PathLike[str]
     from ..safeio import check_output_file
 
     run = Path(run_dir).expanduser()
-    inputs = [run / name for name in runfolder.RUN_FILES if name != runfolder.EVALUATION_FOLDER]
+    inputs = [run / name for name in runfolder.RUN_FILES]
     path = check_output_file(output, inputs)
     page = build_report(run)
     try:
