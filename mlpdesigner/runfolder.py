@@ -18,7 +18,8 @@ A run folder holds:
 ``sample_inputs.npz``  up to 256 real input rows, for export checks
 ``splits.npz``         the row indices (0-based data rows) of the train, validation and test splits
 ``evaluation.json``    evaluation views of the test split (confusion, ROC/PR, reliability; regression errors)
-``evaluation/``        their pictures, ``<output>.png`` and ``<output>.svg`` (absent when they could not be drawn)
+``evaluation/``        their pictures, ``<output>.png`` and ``<output>.svg``, drawn when first shown (absent
+                       until then, and when they could not be drawn)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The Evaluation tab beside the training curves: a run's evaluation views, or two runs side by side.
 
 Reads what the run wrote at its end (``evaluation.json`` and the PNG pictures in
-``evaluation/``; :mod:`mlpdesigner.evaluation`): per output, one line of key
+``evaluation/``, drawn the first time a run is shown; :mod:`mlpdesigner.evaluation`): per output, one line of key
 figures, the picture (confusion matrix, ROC/PR, reliability; or predicted vs
 actual, residuals, histogram) scaled to fit, and a table per class or unit.
 An output chooser picks which output to show when the design has several.
