@@ -89,20 +89,20 @@ def test_fit_sees_the_declared_number_of_steps() -> None:
     assert int(input_pipeline(x, y, 103).cardinality()) == 1
 
 
-def test_the_endless_pipeline_trains_exactly_as_one_pass_per_epoch() -> None:
-    """``repeat``: one iterator for the whole ``fit`` (issue 18), the same batches in every epoch as before,
+def test_all_epochs_in_one_pass_train_exactly_as_one_pass_per_epoch() -> None:
+    """``epochs``: one iterator for the whole ``fit`` (issue 18), the same batches in every epoch as before,
     so a seed's run (and the generated script, which feeds the finite pipeline) does not change."""
     import keras
 
     x, y = _data(103)
     target = y.astype(np.float32)
     histories = []
-    for repeat in (False, True):
+    for one_pass in (False, True):
         keras.utils.set_random_seed(5)
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.SGD(1e-6), loss="mse", steps_per_execution=11)
-        data = input_pipeline(x["features"], target, 10, shuffle_seed=9, repeat=repeat)
-        history = model.fit(data, epochs=4, steps_per_epoch=11 if repeat else None, shuffle=False, verbose=0)
+        data = input_pipeline(x["features"], target, 10, shuffle_seed=9, epochs=4 if one_pass else None)
+        history = model.fit(data, epochs=4, steps_per_epoch=11 if one_pass else None, shuffle=False, verbose=0)
         histories.append(history.history["loss"])
     assert histories[0] == histories[1] and len(set(histories[0])) == 4
 

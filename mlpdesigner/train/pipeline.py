@@ -53,7 +53,7 @@ def rows_of(x: Any) -> int:
 
 
 def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None = None,
-                   repeat: bool = False) -> Any:
+                   epochs: int | None = None) -> Any:
     """A ``tf.data`` dataset of ``(x, y)`` batches of ``batch_size`` rows (the last one may be smaller).
 
     ``x`` and ``y`` are arrays or dicts of arrays with the same number of rows.
@@ -62,11 +62,14 @@ def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None 
     gives the same sequence of epochs, in any process. Without it the rows
     come in order (for validation).
 
-    ``repeat`` makes the dataset endless: epoch after epoch, each in the order
-    a new iteration of the finite dataset would take (the same batches), for
+    ``epochs`` makes one pass hold that many epochs, each in the order a new
+    iteration of the one-epoch dataset would take (the same batches), for
     ``fit`` with ``steps_per_epoch``. Keras then keeps one iterator for the
-    whole fit instead of making one per epoch, which cost 30-40 ms each on the
-    housing starter (a tenth of its epoch; issue 18).
+    whole fit instead of making two per epoch, which cost 30-40 ms each on the
+    housing starter (a tenth of its epoch; issue 18). The pass ends with the
+    last epoch and runs without tf.data's autotuner: with it, dropping the
+    iterator at the end of ``fit`` waited up to a second, one run in two. Its
+    length is left unknown, so that Keras counts epochs by ``steps_per_epoch``.
     """
     import tensorflow as tf
 
@@ -83,16 +86,16 @@ def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None 
 
     if shuffle_seed is None:
         order = tf.data.Dataset.from_tensors(tf.range(rows, dtype=tf.int64))
-        if repeat:
-            order = order.repeat()
+        if epochs is not None:
+            order = order.repeat(epochs)
     else:
         # One draw per iteration; rerandomized each iteration, from shuffle_seed, so epochs differ but repeat.
         draws = tf.data.Dataset.random(seed=int(shuffle_seed), rerandomize_each_iteration=True).take(1)
-        if repeat:
-            # Iterating the draw again gives the draws of new iterations, in order. Fed the finite dataset, Keras
-            # makes two iterators per epoch (one when an epoch ends, another when the next begins), so its epoch
-            # e took iteration 2e-1: every other draw keeps a seed's batches (and the generated script's) as they were.
-            draws = draws.repeat().shard(2, 0)
+        if epochs is not None:
+            # Iterating the draw again gives the draws of new iterations, in order. Fed the one-epoch dataset,
+            # Keras makes two iterators per epoch (one when an epoch ends, another when the next begins), so its
+            # epoch e took iteration 2e-1: every other draw keeps a seed's batches (and the generated script's).
+            draws = draws.repeat(2 * epochs - 1).shard(2, 0)
         order = draws.map(
             lambda draw: tf.random.experimental.stateless_shuffle(
                 tf.range(rows, dtype=tf.int64), seed=tf.stack([tf.constant(int(shuffle_seed), tf.int64), draw])
@@ -106,9 +109,12 @@ def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None 
         deterministic=True,
     )
     # flat_map hides the length; Keras needs it to know an epoch's steps without running one first.
-    if not repeat:
+    if epochs is None:
         batches = batches.apply(tf.data.experimental.assert_cardinality(full_batches + (1 if partial else 0)))
     options = tf.data.Options()
     # The graph rewrites would serialize the pipeline, arrays included, for no gain here.
     options.experimental_optimization.apply_default_optimizations = False
+    if epochs is not None:
+        # tf.data's autotuner made dropping a live iterator wait for it, up to a second at the end of fit.
+        options.autotune.enabled = False
     return batches.with_options(options).prefetch(tf.data.AUTOTUNE)

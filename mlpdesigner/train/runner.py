@@ -319,8 +319,8 @@ def fit_model(
     The splits go in as ``tf.data`` pipelines of whole batches
     (:func:`mlpdesigner.train.pipeline.input_pipeline`), shuffled per epoch
     under the spec's seed, sharing the split arrays' memory; the training
-    pipeline is endless (one iterator for the fit) when ``steps_per_execution``
-    divides the epoch's steps, which "auto" gives every small model.
+    pipeline holds every epoch in one pass (one iterator for the fit) when
+    ``steps_per_execution`` divides the epoch's steps, which "auto" gives every small model.
     """
     train = dataset.train
     validation = dataset.validation
@@ -338,12 +338,12 @@ def fit_model(
             callbacks=callbacks,
             verbose=0,
         )
-    # One endless pipeline (one iterator for the whole fit, not one per epoch) where each call into the graph
+    # One pass of every epoch (one iterator for the whole fit, not two per epoch) where each call into the graph
     # ends on an epoch's end; else calls would run on into the next epoch's batches.
-    endless = settings.steps_per_epoch % settings.steps_per_execution == 0
+    one_pass = settings.steps_per_epoch % settings.steps_per_execution == 0
     train_data = input_pipeline(
         model_inputs(model, train.x), model_targets(train.y), settings.batch_size, shuffle_seed=settings.seed,
-        repeat=endless,
+        epochs=settings.epochs if one_pass else None,
     )
     validation_data = None
     if validation.rows:
@@ -353,7 +353,7 @@ def fit_model(
     return model.fit(
         train_data,
         epochs=settings.epochs,
-        steps_per_epoch=settings.steps_per_epoch if endless else None,
+        steps_per_epoch=settings.steps_per_epoch if one_pass else None,
         validation_data=validation_data,
         shuffle=False,  # the pipeline shuffles
         class_weight=class_weight,
