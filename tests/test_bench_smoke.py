@@ -69,13 +69,23 @@ def test_quality_section_runs_on_a_tiny_setting() -> None:
 
 @pytest.mark.slow
 def test_e2e_section_runs_quick() -> None:
-    """mlpdesigner train and the scikit-learn script both run, in their own processes, and the ratio is theirs."""
+    """mlpdesigner train and the scikit-learn script both run, in their own processes, and the ratio is theirs.
+
+    Since issue 18's breakdown the section has a second table: one more train process, phase by phase,
+    the phases adding up to its wall time.
+    """
     pytest.importorskip("sklearn")
     from bench.e2e import run
 
     section = run(quick=True)
-    (rows,) = section["tables"].values()
+    rows, phases = section["tables"].values()
     assert [row["side"] for row in rows] == ["mlpdesigner train", "scikit-learn MLPRegressor script"]
+    wall = phases[-1]
+    assert wall["phase"] == "wall time" and wall["seconds"] > 0
+    assert sum(row["seconds"] for row in phases[:-1]) == pytest.approx(wall["seconds"], abs=0.02)
+    named = {row["phase"]: row["seconds"] for row in phases}
+    assert named["import TensorFlow + Keras"] > 0 and named["fit: epoch 1 (graph tracing)"] > 0
+    assert named["model.onnx (tf2onnx + parity check)"] > 0 and named["end event to process exit"] >= 0
     seconds = {row["side"]: row["seconds"] for row in rows}
     assert section["designer_over_sklearn_ratio"] == pytest.approx(
         seconds["mlpdesigner train"] / seconds["scikit-learn MLPRegressor script"], rel=0.05)
