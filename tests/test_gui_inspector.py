@@ -193,3 +193,22 @@ def test_metrics_are_a_checkable_list(open_window, qtbot) -> None:
     box = QPoint(rect.left() + rect.height() // 2, rect.center().y())  # the check box at the row's start
     qtbot.mouseClick(metrics.viewport(), Qt.MouseButton.LeftButton, pos=box)
     assert window.document.raw["outputs"][0]["metrics"] == ["accuracy", "auc", "precision"]
+
+
+@pytest.mark.parametrize("example", ["flowers_multiclass", "housing_regression", "wide_deep_aux_output"])
+def test_a_layer_form_fits_the_inspector_at_1280x800(open_window, qtbot, example) -> None:
+    """Every field, its Reset and its Search button are in view: no sideways scrolling at the default size."""
+    window = open_window(example)
+    window.resize(1280, 800)
+    layer = "/network/deep/layers/0" if example.startswith("wide_deep") else "/network/layers/0"
+    click_outline(qtbot, window, layer)
+    qtbot.waitUntil(lambda: window.inspector.subject == layer)
+    qtbot.wait(50)
+    window.grab().save(f"{SCREENSHOTS}/inspector_fits_{example}.png")
+    assert window.inspector.horizontalScrollBar().maximum() == 0
+    viewport = window.inspector.viewport()
+    shown = [w for w in window.inspector.widget().findChildren(QWidget) if w.isVisible()]
+    assert any(w.objectName().startswith("search:") for w in shown)
+    for widget in shown:
+        right = widget.mapTo(viewport, QPoint(widget.width(), 0)).x()
+        assert right <= viewport.width(), (widget, widget.objectName())

@@ -354,6 +354,14 @@ class ShapeEdit(QWidget):
         return [spin.value() for spin in self.spins]
 
 
+def narrow_combo() -> QComboBox:
+    """A combo box that may be narrower than its longest entry, so a form fits a narrow dock (entries elide)."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
+    return combo
+
+
 class Inspector(QScrollArea):
     """Schema-driven form for the selected layer, input, output, or the network, training or data section."""
 
@@ -633,7 +641,7 @@ class Inspector(QScrollArea):
         return None
 
     def _combo(self, field: Field, ptr: str, current: Any) -> QComboBox:
-        combo = QComboBox()
+        combo = narrow_combo()
         if not field.required:
             implied = self._task_default(ptr)
             if implied is not None:
@@ -665,7 +673,7 @@ class Inspector(QScrollArea):
         return combo
 
     def _choice(self, field: Field, ptr: str, current: Any) -> QComboBox:
-        combo = QComboBox()
+        combo = narrow_combo()
         combo.setEditable(True)
         for choice in field.choices:
             combo.addItem(_json_text(choice))
