@@ -143,6 +143,16 @@ def _command(spec: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "mlpdesigner", "search", str(spec), "--trials", "3", "--out", str(out), *extra]
 
 
+def wait_for_a_finished_trial(child: subprocess.Popen, out: Path) -> None:
+    """Wait until the search ``child`` has a trial that is no longer running; it must still be running itself."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and child.poll() is None:
+        if any(t["status"] != tables.RUNNING for t in tables.read_trials(out)):
+            break
+        time.sleep(0.5)
+    assert child.poll() is None, "the search ended before it could be stopped"
+
+
 def test_sigterm_keeps_finished_trials_and_resume_completes(tmp_path: Path) -> None:
     spec_path = _search_spec(tmp_path)
     out = tmp_path / "search"
@@ -150,12 +160,7 @@ def test_sigterm_keeps_finished_trials_and_resume_completes(tmp_path: Path) -> N
     child = subprocess.Popen(_command(spec_path, out), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and child.poll() is None:
-            if any(t["status"] != tables.RUNNING for t in tables.read_trials(out)):
-                break
-            time.sleep(0.5)
-        assert child.poll() is None, "the search ended before it could be stopped"
+        wait_for_a_finished_trial(child, out)
         child.send_signal(signal.SIGTERM)
         _, err = child.communicate(timeout=240)
     finally:
@@ -203,12 +208,7 @@ def test_ctrl_c_in_a_terminal_keeps_finished_trials_and_resume_completes(tmp_pat
                              stderr=subprocess.PIPE, text=True, start_new_session=True)
     group = child.pid  # start_new_session: the child leads a new session and process group
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and child.poll() is None:
-            if any(t["status"] != tables.RUNNING for t in tables.read_trials(out)):
-                break
-            time.sleep(0.5)
-        assert child.poll() is None, "the search ended before it could be stopped"
+        wait_for_a_finished_trial(child, out)
         os.killpg(group, signal.SIGINT)
         if presses == 2:
             time.sleep(0.3)  # well before the graceful stop ends (it saves the running trial, then stops Ray)
