@@ -81,7 +81,11 @@ def test_evaluation_tab_shows_a_run_and_compares_two(qtbot, tmp_path: Path, desi
     [column] = evaluation.columns
     stored = json.loads((view.records[0].path / "evaluation.json").read_text())["outputs"]["species"]
     assert column.title.text() == view.records[0].name
+    # The key figures show at once; the picture (runs store none) is drawn off the GUI thread and follows.
     assert f"accuracy {stored['accuracy']:.4g}" in column.summary.text()
+    assert column.picture is None and column.note is not None and column.note.text() == "Drawing the picture…"
+    qtbot.waitUntil(lambda: evaluation.drawing is None, timeout=30_000)
+    [column] = evaluation.columns
     assert column.picture is not None and not column.picture.pixmap.isNull()
     table = column.table
     assert table is not None and table.rowCount() == len(stored["classes"]) == 3
@@ -100,6 +104,7 @@ def test_evaluation_tab_shows_a_run_and_compares_two(qtbot, tmp_path: Path, desi
     qtbot.mouseClick(view.compare_button, Qt.MouseButton.LeftButton)
     assert [c.title.text() for c in evaluation.columns] == [f"A: {view.records[0].name}",
                                                             f"B: {view.records[1].name}"]
+    qtbot.waitUntil(lambda: evaluation.drawing is None, timeout=30_000)  # run B's picture
     left, right = evaluation.columns
     assert left.summary.text() != right.summary.text()  # 12 epochs against 2
     qtbot.waitUntil(lambda: right.picture is not None and right.picture.drawn_rect().width() > 100)
@@ -135,7 +140,11 @@ def test_a_run_without_views_says_how_to_get_them(qtbot, tmp_path: Path) -> None
 
 
 def test_the_view_draws_the_pictures_of_a_run_that_has_none_yet(qtbot, tmp_path: Path) -> None:
-    """Runs store the views' data only (issue 18); showing one draws its picture and keeps it in the run folder."""
+    """Runs store the views' data only (issue 18); showing one draws its picture and keeps it in the run folder.
+
+    The drawing (matplotlib: one to two seconds with its import) happens on a background thread, so the view
+    shows the key figures and table at once and says the picture is being drawn.
+    """
     import numpy as np
 
     from mlpdesigner.evaluation import evaluate_outputs, write_evaluation
@@ -150,6 +159,10 @@ def test_the_view_draws_the_pictures_of_a_run_that_has_none_yet(qtbot, tmp_path:
     view.resize(900, 600)
     view.show()
     view.show_runs([("new", tmp_path)])
+    [column] = view.columns  # shown at once, before the picture is drawn: the window does not freeze
+    assert "ROC AUC" in column.summary.text() and column.table is not None
+    assert column.picture is None and column.note is not None and column.note.text() == "Drawing the picture…"
+    qtbot.waitUntil(lambda: view.drawing is None, timeout=30_000)
     [column] = view.columns
     qtbot.waitUntil(lambda: column.picture is not None and column.picture.drawn_rect().width() > 100)
     stored = json.loads((tmp_path / "evaluation.json").read_text())

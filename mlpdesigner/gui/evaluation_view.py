@@ -6,14 +6,19 @@ figures, the picture (confusion matrix, ROC/PR, reliability; or predicted vs
 actual, residuals, histogram) scaled to fit, and a table per class or unit.
 An output chooser picks which output to show when the design has several.
 Names from the data (class labels) are shown as plain text.
+
+Pictures a run does not have yet are drawn on a background thread (matplotlib's
+import and drawing take one to two seconds, which would freeze the window after
+every run); the key figures and tables show at once, the pictures when drawn.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,11 +35,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..evaluation import evaluation_with_figures
+from ..evaluation import evaluation_with_figures, missing_figures, read_evaluation
 from ..runfolder import RunRecord, format_number
 
 #: Rows of a per-class table shown before it scrolls.
 TABLE_ROWS = 4
+#: How often the view looks whether pictures being drawn are ready (ms).
+DRAWING_POLL_MS = 50
+#: One thread draws pictures, one run at a time (matplotlib's pyplot state is not thread-safe).
+_drawer: ThreadPoolExecutor | None = None
+
+
+def draw_in_background(run_dirs: list[Path]) -> Future[list[dict[str, Any] | None]]:
+    """Draw the missing pictures of these run folders off the GUI thread; the future holds their evaluations."""
+    global _drawer
+    if _drawer is None:
+        _drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlpdesigner-pictures")
+    return _drawer.submit(lambda: [evaluation_with_figures(path) for path in run_dirs])
 
 
 def views_folder(record: RunRecord) -> Path:
@@ -133,7 +150,7 @@ class RunColumn(QWidget):
     """One run's view of one output: title, key figures, picture, table."""
 
     def __init__(self, title: str, run_dir: Path, evaluation: dict[str, Any] | None, output: str | None,
-                 parent: QWidget | None = None, *, compact: bool = False) -> None:
+                 parent: QWidget | None = None, *, compact: bool = False, drawing: bool = False) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -164,12 +181,14 @@ class RunColumn(QWidget):
                              + headline(view))
         files = ((evaluation.get("figures") or {}).get(output) or {})
         pixmap = QPixmap(str(run_dir / files["png"])) if isinstance(files.get("png"), str) else QPixmap()
+        self.note: QLabel | None = None
         if pixmap.isNull():
-            note = QLabel(self)
-            note.setTextFormat(Qt.TextFormat.PlainText)
-            note.setWordWrap(True)
-            note.setText("No picture: " + (evaluation.get("figures_error") or "the file is missing"))
-            layout.addWidget(note)
+            self.note = QLabel(self)
+            self.note.setTextFormat(Qt.TextFormat.PlainText)
+            self.note.setWordWrap(True)
+            self.note.setText("Drawing the picture…" if drawing else
+                              "No picture: " + (evaluation.get("figures_error") or "the file is missing"))
+            layout.addWidget(self.note)
         else:
             self.picture = Picture(pixmap, self, f"{title}: {output}")
         # Wide regression pictures (and two runs side by side) take the width with the table below; a single
@@ -227,11 +246,41 @@ class EvaluationView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.columns_box, 1)
         self.columns: list[RunColumn] = []
+        #: The pictures being drawn for the runs shown now (None: nothing to wait for).
+        self.drawing: Future[list[dict[str, Any] | None]] | None = None
+        self._drawing_poll = QTimer(self)
+        self._drawing_poll.setInterval(DRAWING_POLL_MS)
+        self._drawing_poll.timeout.connect(self._check_drawing)
 
     def show_runs(self, runs: list[tuple[str, Path]]) -> None:
-        """Show these runs (title, run folder), at most two, side by side."""
-        # The pictures of a run are drawn the first time it is shown (matplotlib, well under a second).
-        self.runs = [(title, Path(path), evaluation_with_figures(path)) for title, path in runs[:2]]
+        """Show these runs (title, run folder), at most two, side by side; missing pictures follow when drawn."""
+        self.runs = [(title, Path(path), read_evaluation(path)) for title, path in runs[:2]]
+        due = any(record is not None and missing_figures(path, record) for _title, path, record in self.runs)
+        self.drawing = draw_in_background([path for _title, path, _evaluation in self.runs]) if due else None
+        if self.drawing is not None:
+            self._drawing_poll.start()
+        self._show_outputs()
+
+    def _check_drawing(self) -> None:
+        drawing = self.drawing
+        if drawing is None:
+            self._drawing_poll.stop()
+            return
+        if not drawing.done():
+            return
+        self._drawing_poll.stop()
+        self.drawing = None
+        try:
+            evaluations = drawing.result()
+        except Exception as exc:  # noqa: BLE001 - the views' data stays shown; say why there is no picture
+            why = f"{type(exc).__name__}: {exc}"
+            evaluations = [None if evaluation is None else {**evaluation, "figures_error": why}
+                           for _title, _path, evaluation in self.runs]
+        self.runs = [(title, path, evaluation)
+                     for (title, path, _old), evaluation in zip(self.runs, evaluations, strict=True)]
+        self._show_outputs()
+
+    def _show_outputs(self) -> None:
         names: list[str] = []
         for _title, _path, evaluation in self.runs:
             names += [n for n in ((evaluation or {}).get("outputs") or {}) if n not in names]
@@ -256,7 +305,9 @@ class EvaluationView(QWidget):
             column.deleteLater()
         output = self.output_choice.currentText() or None
         compact = len(self.runs) > 1
-        self.columns = [RunColumn(title, path, evaluation, output, self.columns_box, compact=compact)
+        drawing = self.drawing is not None
+        self.columns = [RunColumn(title, path, evaluation, output, self.columns_box, compact=compact,
+                                  drawing=drawing)
                         for title, path, evaluation in self.runs]
         for column in self.columns:
             self.columns_layout.addWidget(column, 1)
