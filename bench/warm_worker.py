@@ -32,7 +32,7 @@ EPOCHS = 3
 #: The child: open the design, (wait for the warm worker,) press Train, time the events.
 DESIGNER_CHILD = r"""
 import json, sys, time
-spec, scratch, warm = sys.argv[1], sys.argv[2], sys.argv[3] == "warm"
+spec, scratch, warm, epochs = sys.argv[1], sys.argv[2], sys.argv[3] == "warm", int(sys.argv[4])
 from pathlib import Path
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from mlpdesigner.gui.app import application
@@ -67,7 +67,7 @@ if warm:
     report["worker_rss_kib"] = rss_kib(worker.pid) if worker.is_ready else None
 marks = {}
 clicked = time.perf_counter()
-assert window.train(EPOCHS)
+assert window.train(epochs)
 run = window.train_view.run
 
 def on_event(event):
@@ -81,7 +81,7 @@ report.update(marks, status=str(run.state.status), worker_pid=run.worker_pid, en
 window.document.undo_stack.setClean()
 window.close()
 print("BENCH-RESULT " + json.dumps(report), flush=True)
-""".replace("EPOCHS", str(EPOCHS))
+"""
 
 #: A process that warms up as the worker does, runs one training job in itself, and reports its memory.
 JOB_IN_PROCESS = r"""
@@ -137,9 +137,11 @@ def design(folder: Path) -> Path:
     return target
 
 
-def designer_run(spec: Path, warm: bool, timeout: float = 1200) -> dict[str, Any]:
+def designer_run(spec: Path, warm: bool, epochs: int = EPOCHS, timeout: float = 1200) -> dict[str, Any]:
+    """One fresh designer process that trains ``spec`` for ``epochs`` (cold child or warm worker); its clocks."""
     with tempfile.TemporaryDirectory(prefix="mlpdesigner-bench-warm-") as scratch:
-        proc = subprocess.run([sys.executable, "-c", DESIGNER_CHILD, str(spec), scratch, "warm" if warm else "cold"],
+        proc = subprocess.run([sys.executable, "-c", DESIGNER_CHILD, str(spec), scratch, "warm" if warm else "cold",
+                               str(epochs)],
                               env=child_environment(Path(scratch), warm), capture_output=True, text=True,
                               timeout=timeout, check=False)
     report = _result(proc)

@@ -72,14 +72,16 @@ def test_e2e_section_runs_quick() -> None:
     """mlpdesigner train and the scikit-learn script both run, in their own processes, and the ratio is theirs.
 
     Since issue 18's breakdown the section has a second table: one more train process, phase by phase,
-    the phases adding up to its wall time.
+    the phases adding up to its wall time. The third side is the designer's Train on its warm worker,
+    clocked from the click to the finished run.
     """
     pytest.importorskip("sklearn")
     from bench.e2e import run
 
     section = run(quick=True)
     rows, phases = section["tables"].values()
-    assert [row["side"] for row in rows] == ["mlpdesigner train", "scikit-learn MLPRegressor script"]
+    assert [row["side"] for row in rows] == ["mlpdesigner train", "scikit-learn MLPRegressor script",
+                                             "designer: Train on the warm worker, click to finished run"]
     wall = phases[-1]
     assert wall["phase"] == "wall time" and wall["seconds"] > 0
     assert sum(row["seconds"] for row in phases[:-1]) == pytest.approx(wall["seconds"], abs=0.02)
@@ -90,6 +92,9 @@ def test_e2e_section_runs_quick() -> None:
     assert section["designer_over_sklearn_ratio"] == pytest.approx(
         seconds["mlpdesigner train"] / seconds["scikit-learn MLPRegressor script"], rel=0.05)
     assert section["end_to_exit_seconds"] is not None and section["onnx_step_seconds"] > 0
+    assert section["warm_designer_over_sklearn_ratio"] == pytest.approx(
+        seconds["designer: Train on the warm worker, click to finished run"]
+        / seconds["scikit-learn MLPRegressor script"], rel=0.05)
 
 
 @pytest.mark.slow
