@@ -374,6 +374,7 @@ def main(argv: Sequence[str] | None = None, *, exit_fast: bool = False) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["gui"])
+    args.exit_fast = exit_fast  # a second Ctrl+C may then end the process from its signal handler
     code = _run_command(args)
     if exit_fast and args.command in FAST_EXIT_COMMANDS:
         exit_now(code)

@@ -656,8 +656,11 @@ def test_a_double_sigterm_records_stopped(tmp_path: Path) -> None:
     # SIGTERM are always handled as two, in order, when the call returns (the second stops at once).
     child.send_signal(signal.SIGINT)
     child.send_signal(signal.SIGTERM)
-    child.communicate(timeout=120)
-    assert child.returncode == 130
+    _, err = child.communicate(timeout=120)
+    # Once a full-suite run saw exit -11 here (a segfault while KeyboardInterrupt unwound through TensorFlow);
+    # the console script now records the run and ends from the signal handler.
+    assert child.returncode == 130, err[-3000:]
+    assert err.rstrip().endswith("interrupted") and "Traceback" not in err, err[-3000:]
     info = json.loads((tmp_path / "run" / "run.json").read_text("utf-8"))
     assert info["status"] == "stopped", info
     assert "a second signal stopped it at once" in info["reason"]

@@ -55,7 +55,7 @@ from typing import IO, Any
 import numpy as np
 
 from .. import runfolder
-from ..errors import UserError
+from ..errors import ExitCode, UserError
 from ..runfolder import RunInfo, RunStatus
 from ..safeio import check_output_file, csv_safe
 from ..spec import Spec, SpecError, load_spec
@@ -67,8 +67,16 @@ DEMO_SPEC = ("demo", "housing_wide_deep.json")
 
 
 @contextlib.contextmanager
-def graceful_stop(stop: StopRequest) -> Iterator[None]:
-    """SIGINT/SIGTERM request a stop after the current batch; a second one interrupts at once."""
+def graceful_stop(stop: StopRequest, *, exit_at_once: bool = False) -> Iterator[None]:
+    """SIGINT/SIGTERM request a stop after the current batch; a second one interrupts at once.
+
+    ``exit_at_once`` (the console script, whose process ends with the command): once
+    TensorFlow is loaded, the second signal records the run as stopped
+    (``stop.on_hard_stop``) and ends the process from the handler, exit code 130,
+    instead of raising ``KeyboardInterrupt`` through whatever TensorFlow was doing.
+    Unwinding from there ended one run of the suite in a segmentation fault (exit
+    -11) before anything was recorded.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -78,6 +86,8 @@ def graceful_stop(stop: StopRequest) -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         if stop.requested:
             signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+            if exit_at_once and "tensorflow" in sys.modules:
+                _end_at_once(stop)
             raise KeyboardInterrupt
         stop.request(f"stopped by {signal.Signals(signum).name}")
 
@@ -88,6 +98,18 @@ def graceful_stop(stop: StopRequest) -> Iterator[None]:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+
+
+def _end_at_once(stop: StopRequest) -> None:
+    """Record the run stopped at once, say "interrupted" and end the process with exit code 130 (no unwinding)."""
+    from ..cli import exit_now
+
+    with contextlib.suppress(Exception):  # whatever fails here, the process still ends
+        if stop.on_hard_stop is not None:
+            stop.on_hard_stop()
+    with contextlib.suppress(Exception):  # stderr may be busy (the handler interrupted a write) or closed
+        print("interrupted", file=sys.stderr)
+    exit_now(int(ExitCode.INTERRUPTED))
 
 
 @contextlib.contextmanager
@@ -128,7 +150,7 @@ def _train_with_progress(spec: Any, args: argparse.Namespace, progress: str | No
 
     progress = progress or ("bar" if sys.stdout.isatty() else "none")
     stop = StopRequest()
-    with graceful_stop(stop):
+    with graceful_stop(stop, exit_at_once=getattr(args, "exit_fast", False)):
         if progress != "jsonl":
             reporter: Reporter = BarReporter(sys.stdout) if progress == "bar" else QuietReporter(sys.stdout)
             return train(spec, reporter=reporter, stop=stop, **overrides)
@@ -153,7 +175,7 @@ def run_cross_validation(args: argparse.Namespace) -> int:
 
     progress = getattr(args, "progress", None) or ("bar" if sys.stdout.isatty() else "none")
     stop = StopRequest()
-    with graceful_stop(stop):
+    with graceful_stop(stop, exit_at_once=getattr(args, "exit_fast", False)):
         if progress == "jsonl":
             reporter: Reporter = JsonlReporter(sys.stdout)
             stream = sys.stderr

@@ -51,6 +51,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from ..runfolder import json_safe
@@ -211,6 +212,8 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.reason: str | None = None
+        #: Set by the runner while a run folder is open: records the run as stopped at once (a second signal).
+        self.on_hard_stop: Callable[[], None] | None = None
 
     def request(self, reason: str) -> None:
         if self.reason is None:

@@ -810,6 +810,7 @@ def train(
     settings = prepared.settings
     monitor = RunMonitor(reporter, stop, epochs=settings.epochs, steps=settings.steps_per_epoch)
     t_fit = time.monotonic()
+    stop.on_hard_stop = lambda: record_hard_stop(run_dir, info, monitor.history, stop)
     try:
         failure = fit_or_failure(prepared, monitor)
         train_seconds = time.monotonic() - t_fit
@@ -818,6 +819,8 @@ def train(
     except KeyboardInterrupt:  # a second SIGINT/SIGTERM: stop at once, but the record says so
         record_hard_stop(run_dir, info, monitor.history, stop)
         raise
+    finally:
+        stop.on_hard_stop = None
     reporter.end(
         {
             "status": status.value,
