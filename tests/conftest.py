@@ -38,3 +38,20 @@ def _windows_die_with_their_test() -> Iterator[None]:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     gc.collect()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+#: Test files that start Ray clusters: one xdist worker runs them one after another.
+RAY_FILES = frozenset({"test_search_run.py", "test_gui_search.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Spread the suite over xdist workers (``-n 2 --dist loadgroup`` in pyproject) one file at a time.
+
+    A file's tests stay together and in order on one worker, as in a plain run; the files that start Ray share
+    a group (two Ray clusters on a 2-core machine at once starve each other's trials) and go first, so the
+    longest group does not start last.
+    """
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group("ray" if name in RAY_FILES else name))
+    items.sort(key=lambda item: item.path.name not in RAY_FILES)
