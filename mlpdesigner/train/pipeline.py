@@ -60,7 +60,7 @@ def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None 
     With ``shuffle_seed`` every iteration (every epoch of ``fit``) takes the
     rows in a new uniform random order drawn from that seed: the same seed
     gives the same sequence of epochs, in any process. Without it the rows
-    come in order (for validation).
+    come in order (for validation), from :func:`_in_order`.
 
     ``epochs`` makes one pass hold that many epochs, each in the order a new
     iteration of the one-epoch dataset would take (the same batches), for
@@ -76,6 +76,8 @@ def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None 
     rows = rows_of(x)
     full_batches, partial = divmod(rows, batch_size)
     data = tf.nest.map_structure(shared_tensor, (x, y))
+    if shuffle_seed is None and epochs is None:
+        return _in_order(data, full_batches, partial, batch_size)
 
     def epoch_batches(indices: Any) -> Any:
         batches = tf.data.Dataset.from_tensor_slices(tf.reshape(indices[: full_batches * batch_size],
@@ -118,3 +120,27 @@ def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None 
         # tf.data's autotuner made dropping a live iterator wait for it, up to a second at the end of fit.
         options.autotune.enabled = False
     return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _in_order(data: Any, full_batches: int, partial: int, batch_size: int) -> Any:
+    """The rows in order as batches (validation, evaluation): slices of the arrays viewed as [batches, batch, ...].
+
+    No map function and no index dataset: Keras makes a new iterator of the
+    validation data at every epoch, and this one starts in about 0.5 ms
+    against 7-10 ms for the gather pipeline (the housing starter's 20 epochs
+    spent 0.3 s there; issue 18). The leading slice and the reshape are views
+    of the shared tensors, not copies; only a last, partial batch is sliced
+    apart.
+    """
+    import tensorflow as tf
+
+    def whole(tensor: Any) -> Any:
+        return tf.reshape(tensor[: full_batches * batch_size], [full_batches, batch_size, *tensor.shape[1:]])
+
+    batches = tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(whole, data))
+    if partial:
+        tail = tf.nest.map_structure(lambda tensor: tensor[full_batches * batch_size :], data)
+        batches = batches.concatenate(tf.data.Dataset.from_tensors(tail))
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return batches.with_options(options)

@@ -370,9 +370,9 @@ def evaluate_split(model: Any, split: Any, batch_size: int) -> dict[str, float] 
         from .stream_feed import evaluate
 
         return evaluate(model, split, batch_size)
-    result = model.evaluate(
-        model_inputs(model, split.x), model_targets(split.y), batch_size=batch_size, verbose=0, return_dict=True
-    )
+    # The in-order pipeline: the same batches as NumPy arrays would give, without Keras copying them into its own.
+    result = model.evaluate(input_pipeline(model_inputs(model, split.x), model_targets(split.y), batch_size),
+                            verbose=0, return_dict=True)
     return {k: float(v) for k, v in result.items()}
 
 
