@@ -97,3 +97,29 @@ def test_quitting_with_a_typed_value_asks_to_save_it(qtbot, tmp_path) -> None:
     assert window.dialogs.asked_discard == 1
     assert json.loads(spec.read_text("utf-8"))["network"]["layers"][0]["units"] == 64
     assert not window.isVisible()
+
+
+@pytest.mark.parametrize("pointer, typed", [
+    ("/network/layers/0/units", "55"),  # a spin box
+    ("/network/layers/0/name", "encoder"),  # a text field
+    ("/training/optimizer/learning_rate", "0.5"),  # a number field
+])
+def test_escape_takes_back_the_typed_value_and_ctrl_s_saves_the_old_one(qtbot, tmp_path, pointer, typed) -> None:
+    """Escape cancels typing, as everywhere else: the field shows the design's value again and nothing applies it.
+
+    Before, the typed text stayed in the field after Escape, and Ctrl+S saved it.
+    """
+    spec = housing_design(tmp_path / "d")
+    before = json.loads(spec.read_text("utf-8"))
+    window = shown(qtbot, make_window(qtbot, tmp_path, file=spec))
+    click_outline(qtbot, window, pointer.rsplit("/", 1)[0] if "layers" in pointer else "/training")
+    field = window.inspector.fields[pointer]
+    shown_before = (field.lineEdit() if isinstance(field, QAbstractSpinBox) else field).text()
+    type_without_enter(qtbot, field, typed)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    assert (field.lineEdit() if isinstance(field, QAbstractSpinBox) else field).text() == shown_before
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_S, CTRL)
+
+    assert json.loads(spec.read_text("utf-8")) == before
+    assert window.document.undo_stack.isClean() and window.document.undo_stack.count() == 0
+    close_clean(window)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -420,6 +420,9 @@ class Inspector(QScrollArea):
         self._health_layout, self._health_box = layout, None
         self._refresh_health()
         layout.addStretch(1)
+        for editor in (*container.findChildren(QLineEdit), *container.findChildren(QAbstractSpinBox),
+                       *container.findChildren(QComboBox)):
+            editor.installEventFilter(self)  # Escape takes back what was typed (see eventFilter)
         self.setWidget(container)
         if focused and focused in self.fields:
             self.fields[focused].setFocus()
@@ -808,6 +811,21 @@ class Inspector(QScrollArea):
             self._remove(ptr)
         else:
             self._commit(ptr, text)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """Escape in a field takes back what was typed there: the field shows the design's value again.
+
+        Without this the typed text stayed in the field after Escape, and the next save, run or edit applied
+        it (:meth:`finish_typing`), the value the person had just cancelled.
+        """
+        if event.type() == QEvent.Type.KeyPress and cast(QKeyEvent, event).key() == Qt.Key.Key_Escape:
+            edit = watched.lineEdit() if isinstance(watched, (QAbstractSpinBox, QComboBox)) else watched
+            if isinstance(edit, QLineEdit) and (edit.isModified() or edit.isUndoAvailable()):
+                while edit.isUndoAvailable():
+                    edit.undo()
+                edit.setModified(False)
+                return True
+        return super().eventFilter(watched, event)
 
     def finish_typing(self) -> None:
         """Apply what is typed in the focused field, as Enter does, before a save, a run or another edit.
