@@ -482,6 +482,16 @@ def test_the_inspector_keeps_its_width_after_training_and_in_the_saved_layout(qt
     qtbot.mouseClick(view.show_button, Qt.MouseButton.LeftButton)
     QApplication.processEvents()
     assert window.inspector_dock.width() >= before - 10
+    # The final metrics beside the run list read in full: every figure was cut to "0…." at this size.
+    table = view.metrics_table
+    assert table.rowCount() >= 2 and table.isVisible()
+    fits = table.fontMetrics().horizontalAdvance
+    header = table.horizontalHeader()
+    for column in range(table.columnCount()):
+        texts = [table.item(row, column).text() for row in range(table.rowCount())]
+        assert max(map(fits, texts)) < table.columnWidth(column), (column, texts, table.columnWidth(column))
+        assert header.sectionSizeHint(column) <= table.columnWidth(column) + 1, column
+    assert table.viewport().width() >= sum(table.columnWidth(c) for c in range(table.columnCount())) - 1
     close_clean(window)
     window.close()
     reopened = shown(qtbot, make_window(qtbot, tmp_path, file=spec))

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from ..evaluation import evaluation_with_figures, missing_figures, read_evaluation
 from ..runfolder import RunRecord, format_number
+from .tables import keep_readable
 
 #: Rows of a per-class table shown before it scrolls.
 TABLE_ROWS = 4
@@ -217,8 +218,8 @@ class RunColumn(QWidget):
             height = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(shown))
             table.setFixedHeight(height + 2 * table.frameWidth() + 2)
         else:
-            table.resizeColumnsToContents()  # not ResizeToContents: it crashed Qt
-            table.setMaximumWidth(380)
+            keep_readable(table)
+            table.setMaximumWidth(max(380, table.minimumWidth()))
         self.table = table
         body.addWidget(table)
 

@@ -45,6 +45,7 @@ from ..train.baseline import not_better_than_baseline
 from .document import Document
 from .evaluation_view import EvaluationView, views_folder
 from .run_control import RunController
+from .tables import readable_width
 from .training import TrainingRun
 
 #: Curve colours: training, validation.
@@ -62,6 +63,8 @@ STATUS_COLORS = {
 LOG_LINES = 5000
 
 
+#: Width (px) the run list keeps for its metrics column when the final metrics beside it want room.
+HISTORY_METRICS_MIN = 60
 #: Runs whose model a new run can start from ("Continue training").
 CONTINUABLE = (RunStatus.COMPLETED, RunStatus.STOPPED, RunStatus.IMPORTED)
 
@@ -316,7 +319,9 @@ class TrainView(QWidget):
         )
         self.metrics_table.verticalHeader().hide()
         self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Each column as wide as its text (fitted after each fill, readable_width), the room left to the last: equal
+        # stretched columns cut "Validation" and the figures when the panel is narrow.
+        self.metrics_table.horizontalHeader().setStretchLastSection(True)
         self.log = QPlainTextEdit(self)
         self.log.setObjectName("training_log")
         self.log.setReadOnly(True)
@@ -376,19 +381,27 @@ class TrainView(QWidget):
         history_title = QLabel("<b>Runs of this design</b>", self)
         history_layout.addWidget(history_title)
         history_layout.addWidget(self.history, 1)
-        buttons = QHBoxLayout()
-        for button in (self.show_button, self.compare_button, self.folder_button, self.continue_button):
-            buttons.addWidget(button)
-        history_layout.addLayout(buttons)
-        # Curves over the whole width on top (plots and their legend need it); runs and details below.
+        # Curves over the whole width on top (plots and their legend need it); runs and details below, and the
+        # run buttons under both: inside the run list they kept it 380 px wide, and beside it the final metrics
+        # had too little room at 1280x800 (every figure read "0….").
         side = QSplitter(Qt.Orientation.Horizontal, self)
         side.addWidget(history_box)
         side.addWidget(self.details)
         side.setStretchFactor(0, 3)
         side.setStretchFactor(1, 2)
+        self.side_splitter = side
+        buttons = QHBoxLayout()
+        for button in (self.show_button, self.compare_button, self.folder_button, self.continue_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        bottom = QWidget(self)
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(side, 1)
+        bottom_layout.addLayout(buttons)
         main = QSplitter(Qt.Orientation.Vertical, self)
         main.addWidget(self.views)
-        main.addWidget(side)
+        main.addWidget(bottom)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
         main.setSizes([360, 220])
@@ -543,8 +556,23 @@ class TrainView(QWidget):
                     item.setForeground(QColor(STATUS_COLORS[RunStatus.FAILED]))
                     item.setToolTip("no better than the constant predictor on the same rows")
                 self.metrics_table.setItem(row, column, item)
+        self._make_room_for_metrics()
         if keys:
             self.details.setCurrentWidget(self.metrics_table)
+
+    def _make_room_for_metrics(self) -> None:
+        """Widen the final metrics beside the run list until every figure shows in full, where there is room.
+
+        No hard minimum: that would push the docks (the inspector) narrower; the run list gives up width
+        down to its own minimum instead.
+        """
+        want = readable_width(self.metrics_table) + 8  # and the tab widget's frame
+        keep = self._history_keeps()
+        sizes = self.side_splitter.sizes()
+        total = sum(sizes)
+        if total and sizes[1] < want:
+            give = max(sizes[1], min(want, total - keep))
+            self.side_splitter.setSizes([total - give, give])
 
     # ----- history -------------------------------------------------------------------------------
     def refresh_history(self) -> None:
@@ -573,7 +601,13 @@ class TrainView(QWidget):
         self.history.setSortingEnabled(sorting)
         for column in range(3):
             self.history.resizeColumnToContents(column)  # not ResizeToContents: it crashed Qt
+        self.history.setMinimumWidth(self._history_keeps())
         self._update_buttons()
+
+    def _history_keeps(self) -> int:
+        """The run list's width with its start, status and epochs columns whole and some of the metrics column."""
+        header = self.history.horizontalHeader()
+        return sum(header.sectionSize(c) for c in range(3)) + HISTORY_METRICS_MIN + 2 * self.history.frameWidth()
 
     def selected_records(self) -> list[RunRecord]:
         """The selected runs, in the table's (sorted) order."""
