@@ -162,8 +162,8 @@ def test_reading_a_block_makes_no_float64_copy_of_it(tmp_path) -> None:
     [
         ({("b", 5): "1e39", ("c", 3): "-1e39"}, "row 4, column 'c' (the input 'x'): Expected a number within +-3.4e38"),
         ({("b", 3): "1e39", ("c", 3): "1e40"}, "row 4, column 'b' (the input 'x'): Expected a number within"),
-        ({("b", 2): "1e39", ("c", 6): ""}, "missing values (empty cells, NaN or infinity) for the input 'x' in 1 rows,"
-                                           " first at row 7; columns: 'c' (1 rows)"),
+        ({("b", 2): "1e39", ("c", 6): ""}, "missing values (empty cells, NaN or infinity) for the input 'x' in 1 row,"
+                                           " first at row 7; columns: 'c' (1 row)"),
     ],
 )
 def test_float32_reading_keeps_the_located_errors(tmp_path, cells, expected) -> None:

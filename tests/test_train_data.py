@@ -225,11 +225,11 @@ def _cases(tmp_path: Path) -> dict[str, tuple[dict, list[str]]]:
         ),
         "missing feature values": (
             _bad(tmp_path, _rows(with_gap)),
-            ["missing values", "2 rows", "row 8", "'f2' (1 rows)", "'f3' (1 rows)"],
+            ["missing values", "2 rows", "row 8", "'f2' (1 row)", "'f3' (1 row)"],
         ),
         "missing target values": (
             _bad(tmp_path, _rows(GOOD_ROWS[:5] + ["1,2,3,4,"] + GOOD_ROWS[5:])),
-            ["missing values", "output 'value'", "row 7", "'value' (1 rows)"],
+            ["missing values", "output 'value'", "row 7", "'value' (1 row)"],
         ),
         "binary labels": (
             _bad(tmp_path, _rows([f"{i},1,2,3,{i % 3}" for i in range(20)]), binary),

@@ -293,13 +293,16 @@ def _raise_missing(
     source: _Source, columns: list[str], per_column: np.ndarray, rows: np.ndarray, name: str, role: str, expected: str
 ) -> None:
     """The missing-values error: how many rows, the first one, and the count per column."""
-    detail = ", ".join(f"{columns[j]!r} ({int(n)} rows)" for j, n in enumerate(per_column) if n)
+    def counted(n: int) -> str:
+        return f"{n} row{'s' * (n != 1)}"
+
+    detail = ", ".join(f"{columns[j]!r} ({counted(int(n))})" for j, n in enumerate(per_column) if n)
     first = int(np.argmax(rows))
     raise UserError(
         f"{source.path}: missing values (empty cells, NaN or infinity) for the {role} {name!r} in "
-        f"{int(rows.sum())} rows, first at {source.row_name(first)}; columns: {detail}. "
+        f"{counted(int(rows.sum()))}, first at {source.row_name(first)}; columns: {detail}. "
         f"Expected {expected} in every cell.",
-        hint="remove or fill those rows before training",
+        hint="remove or fill those rows, then run the command again",
     )
 
 
