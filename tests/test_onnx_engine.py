@@ -150,7 +150,7 @@ def test_a_run_folder_without_onnx_falls_back_to_keras_and_says_so(
     assert main(["predict", str(run), "--data", str(data_file(run)), "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert "note: predicting with Keras (loads TensorFlow): the run folder has no model.onnx (written by an" in err
-    assert out.read_text().startswith("malignant,malignant_probability\n")
+    assert out.read_text().startswith("malignant,malignant_M_probability\n")
     assert main(["evaluate", str(run)]) == 0
     assert "note: evaluating with Keras" in capsys.readouterr().err
     assert main(["predict", str(run), "--data", str(data_file(run)), "-o", str(out), "--engine", "onnx"]) == 2

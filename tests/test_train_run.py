@@ -181,7 +181,7 @@ def test_predict_columns_for_every_task(multitask_run: Path, workdir: Path) -> N
     assert list(frame.columns) == [
         "value",
         "answer",
-        "answer_probability",
+        "answer_yes_probability",  # the probability of the second class (sorted), named
         "kind",
         "kind_a",
         "kind_b",
@@ -198,7 +198,7 @@ def test_predict_columns_for_every_task(multitask_run: Path, workdir: Path) -> N
     np.testing.assert_allclose(frame[["kind_a", "kind_b", "kind_c"]].sum(axis=1), 1.0, atol=1e-5)
     best = frame[["kind_a", "kind_b", "kind_c"]].to_numpy().argmax(axis=1)
     assert list(frame["kind"]) == [["a", "b", "c"][i] for i in best]
-    assert list(frame["answer"]) == ["yes" if p >= 0.5 else "no" for p in frame["answer_probability"]]
+    assert list(frame["answer"]) == ["yes" if p >= 0.5 else "no" for p in frame["answer_yes_probability"]]
     assert set(frame["tags_l1"]) <= {0, 1}
 
 

@@ -29,7 +29,7 @@
 ``mlpdesigner predict RUN_DIR --data FILE -o OUT.csv``
     One row per data row. Columns per output: regression ``name`` (one unit)
     or ``name_<i>``; binary ``name`` (the predicted label) and
-    ``name_probability`` (probability of the second class); multiclass
+    ``name_<second class>_probability`` (the probability of that class); multiclass
     ``name`` (the predicted label) and ``name_<class>`` (one probability per
     class); multilabel ``name_<label>`` (0/1 at 0.5) and
     ``name_<label>_probability``.
@@ -439,7 +439,9 @@ def prediction_columns(spec: Spec, info: RunInfo, predictions: dict[str, np.ndar
         elif task == "binary":
             labels = names if names and len(names) == 2 else ["0", "1"]
             columns[name] = np.where(values[:, 0] >= 0.5, labels[1], labels[0])
-            columns[f"{name}_probability"] = values[:, 0]
+            # Named after the class it is the probability of: "_probability" alone was read as the probability
+            # of the predicted label, which it is not for the rows predicted as the first class.
+            columns[f"{name}_{labels[1]}_probability"] = values[:, 0]
         elif task == "multiclass":
             labels = [(names[i] if names and i < len(names) else str(i)) for i in range(values.shape[1])]
             columns[name] = np.asarray(labels, dtype=object)[values.argmax(axis=1)]
