@@ -60,7 +60,7 @@ def input_pipeline(x: Any, y: Any, batch_size: int, *, shuffle_seed: int | None 
     With ``shuffle_seed`` every iteration (every epoch of ``fit``) takes the
     rows in a new uniform random order drawn from that seed: the same seed
     gives the same sequence of epochs, in any process. Without it the rows
-    come in order (for validation), from :func:`_in_order`.
+    come in order (for validation; one epoch's worth from :func:`_in_order`).
 
     ``epochs`` makes one pass hold that many epochs, each in the order a new
     iteration of the one-epoch dataset would take (the same batches), for
